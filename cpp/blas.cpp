@@ -1,0 +1,57 @@
+#include "blas.hpp"
+
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
+namespace tl::blas {
+
+Table& table() {
+  static Table t;
+  return t;
+}
+
+bool ready() { return table().sgemm != nullptr && table().dgemm != nullptr; }
+
+namespace {
+int to_int(int64_t v) {
+  if (v > std::numeric_limits<int>::max())
+    throw std::invalid_argument("matrix dimension exceeds the BLAS 32-bit index range");
+  return static_cast<int>(v);
+}
+}  // namespace
+
+template <class T>
+void gemm_abt(int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
+              int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (!ready()) throw std::runtime_error("turbolearn: BLAS function pointers were not set");
+  if (m == 0 || n == 0) return;
+  // Row-major C = A B^T is column-major C^T = B A^T: swap operands, transpose the first.
+  const int M = to_int(n), N = to_int(m), K = to_int(k);
+  const int LDA = to_int(ldb), LDB = to_int(lda), LDC = to_int(ldc);
+  const char ta = 'T', tb = 'N';
+  if constexpr (std::is_same_v<T, float>)
+    table().sgemm(&ta, &tb, &M, &N, &K, &alpha, B, &LDA, A, &LDB, &beta, C, &LDC);
+  else
+    table().dgemm(&ta, &tb, &M, &N, &K, &alpha, B, &LDA, A, &LDB, &beta, C, &LDC);
+}
+
+template void gemm_abt<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                              int64_t, float, float*, int64_t);
+template void gemm_abt<double>(int64_t, int64_t, int64_t, double, const double*, int64_t,
+                               const double*, int64_t, double, double*, int64_t);
+
+SingleThreaded::SingleThreaded() {
+  const Table& t = table();
+  if (t.set_threads && t.get_threads) {
+    saved_ = t.get_threads();
+    if (saved_ != 1) t.set_threads(1);
+  }
+}
+
+SingleThreaded::~SingleThreaded() {
+  const Table& t = table();
+  if (t.set_threads && saved_ > 1) t.set_threads(saved_);
+}
+
+}  // namespace tl::blas

@@ -1,0 +1,194 @@
+#include "distance.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "blas.hpp"
+#include "isa.hpp"
+#include "threads.hpp"
+
+namespace tl::distance {
+
+#define TL_DECLARE_ISA(ns)                 \
+  namespace ns {                           \
+  const Kernels<float>& kernels_f32();     \
+  const Kernels<double>& kernels_f64();    \
+  }
+TL_DECLARE_ISA(baseline)
+TL_DECLARE_ISA(avx2)
+TL_DECLARE_ISA(avx512)
+#undef TL_DECLARE_ISA
+
+template <>
+const Kernels<float>& kernels<float>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f32();
+    case isa::Level::avx2: return avx2::kernels_f32();
+    default: return baseline::kernels_f32();
+  }
+}
+
+template <>
+const Kernels<double>& kernels<double>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f64();
+    case isa::Level::avx2: return avx2::kernels_f64();
+    default: return baseline::kernels_f64();
+  }
+}
+
+Metric parse_metric(const std::string& name) {
+  if (name == "sqeuclidean") return Metric::sqeuclidean;
+  if (name == "euclidean") return Metric::euclidean;
+  if (name == "cosine") return Metric::cosine;
+  if (name == "manhattan") return Metric::manhattan;
+  throw std::invalid_argument("unknown metric '" + name +
+                              "' (expected sqeuclidean, euclidean, cosine or manhattan)");
+}
+
+namespace {
+
+// Tile sizes: a query block against a data block keeps the GEMM output in a core's L2.
+template <class T>
+constexpr int64_t kQueryBlock = 128;
+template <class T>
+constexpr int64_t kDataBlock = 4096 / sizeof(T) * 2;  // 2048 floats, 1024 doubles
+
+bool uses_gemm(Metric metric) { return metric != Metric::manhattan; }
+
+// Per-row terms of the GEMM-based metrics: squared norms, or inverse norms for cosine.
+template <class T>
+std::vector<T> row_aux(const T* X, int64_t m, int64_t d, Metric metric, int nt) {
+  std::vector<T> aux(uses_gemm(metric) ? m : 0);
+  if (aux.empty()) return aux;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < m; ++i) {
+    T s = 0;
+    for (int64_t f = 0; f < d; ++f) s += X[i * d + f] * X[i * d + f];
+    aux[i] = metric == Metric::cosine ? (s > 0 ? T(1) / std::sqrt(s) : T(0)) : s;
+  }
+  return aux;
+}
+
+template <class T>
+std::vector<T> transposed(const T* Y, int64_t n, int64_t d) {
+  std::vector<T> yt(n * d);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t f = 0; f < d; ++f) yt[f * n + j] = Y[j * d + f];
+  return yt;
+}
+
+void check_blas(Metric metric) {
+  if (uses_gemm(metric) && !blas::ready())
+    throw std::runtime_error("turbolearn: BLAS function pointers were not set");
+}
+
+// The GEMM trick loses relative accuracy for close points far from the origin; the k winners
+// get their squared distance recomputed from differences, then re-sorted.
+template <class T>
+void refine_sqeuclidean(const T* x, const T* Y, int64_t d, int64_t k, T* bd, int64_t* bi) {
+  for (int64_t q = 0; q < k; ++q) {
+    const T* y = Y + bi[q] * d;
+    T s = 0;
+    for (int64_t f = 0; f < d; ++f) s += (x[f] - y[f]) * (x[f] - y[f]);
+    bd[q] = s;
+  }
+  for (int64_t q = 1; q < k; ++q) {  // insertion sort: the list is already nearly sorted
+    const T v = bd[q];
+    const int64_t j = bi[q];
+    int64_t p = q;
+    for (; p > 0 && (v < bd[p - 1] || (v == bd[p - 1] && j < bi[p - 1])); --p) {
+      bd[p] = bd[p - 1];
+      bi[p] = bi[p - 1];
+    }
+    bd[p] = v;
+    bi[p] = j;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void pairwise_distances(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, Metric metric,
+                        bool same, T* out, int n_threads) {
+  if (m == 0 || n == 0) return;
+  check_blas(metric);
+  const int nt = threads::resolve(n_threads);
+  const Kernels<T>& kern = kernels<T>();
+  const std::vector<T> xaux = row_aux(X, m, d, metric, nt);
+  const std::vector<T> yaux = same ? xaux : row_aux(Y, n, d, metric, nt);
+  const std::vector<T> yt = uses_gemm(metric) ? std::vector<T>() : transposed(Y, n, d);
+  const int64_t QB = kQueryBlock<T>, nblocks = (m + QB - 1) / QB;
+  blas::SingleThreaded one_blas_thread;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int64_t b = 0; b < nblocks; ++b) {
+    const int64_t i0 = b * QB, rows = std::min(QB, m - i0);
+    T* o = out + i0 * n;
+    if (uses_gemm(metric)) {
+      blas::gemm_abt<T>(rows, n, d, T(1), X + i0 * d, d, Y, d, T(0), o, n);
+      kern.finish_tile(o, rows, n, n, xaux.data() + i0, yaux.data(), metric);
+    } else {
+      kern.manhattan_tile(X + i0 * d, rows, yt.data(), n, n, d, o, n);
+    }
+    if (same)
+      for (int64_t r = 0; r < rows; ++r) o[r * n + i0 + r] = 0;
+  }
+}
+
+template <class T>
+void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k, Metric metric,
+             bool same, T* dist, int64_t* idx, int n_threads) {
+  if (k < 1 || k > n) throw std::invalid_argument("argkmin: k must be in [1, n]");
+  if (m == 0) return;
+  check_blas(metric);
+  const int nt = threads::resolve(n_threads);
+  const Kernels<T>& kern = kernels<T>();
+  const std::vector<T> xaux = row_aux(X, m, d, metric, nt);
+  const std::vector<T> yaux = same ? xaux : row_aux(Y, n, d, metric, nt);
+  const std::vector<T> yt = uses_gemm(metric) ? std::vector<T>() : transposed(Y, n, d);
+  std::vector<int64_t> count(m, 0);
+  const int64_t QB = kQueryBlock<T>, NB = kDataBlock<T>, nblocks = (m + QB - 1) / QB;
+  const bool squared = metric == Metric::sqeuclidean || metric == Metric::euclidean;
+  blas::SingleThreaded one_blas_thread;
+#pragma omp parallel num_threads(nt)
+  {
+    std::vector<T> tile(QB * std::min(NB, n));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < nblocks; ++b) {
+      const int64_t i0 = b * QB, rows = std::min(QB, m - i0);
+      for (int64_t j0 = 0; j0 < n; j0 += NB) {
+        const int64_t cols = std::min(NB, n - j0);
+        if (uses_gemm(metric))
+          blas::gemm_abt<T>(rows, cols, d, T(1), X + i0 * d, d, Y + j0 * d, d, T(0), tile.data(),
+                            cols);
+        else
+          kern.manhattan_tile(X + i0 * d, rows, yt.data() + j0, n, cols, d, tile.data(), cols);
+        kern.scan_topk(tile.data(), rows, cols, cols, uses_gemm(metric) ? xaux.data() + i0 : nullptr,
+                       uses_gemm(metric) ? yaux.data() + j0 : nullptr, metric, j0,
+                       same ? i0 : -1, k, dist + i0 * k, idx + i0 * k, count.data() + i0);
+      }
+      for (int64_t r = i0; r < i0 + rows; ++r) {
+        const int64_t c = count[r];  // < k only when NaN input compared false everywhere
+        if (squared) refine_sqeuclidean(X + r * d, Y, d, c, dist + r * k, idx + r * k);
+        if (metric == Metric::euclidean)
+          for (int64_t q = 0; q < c; ++q) dist[r * k + q] = std::sqrt(dist[r * k + q]);
+        std::fill(dist + r * k + c, dist + (r + 1) * k, std::numeric_limits<T>::quiet_NaN());
+        std::fill(idx + r * k + c, idx + (r + 1) * k, int64_t(-1));
+      }
+    }
+  }
+}
+
+#define TL_INSTANTIATE(T)                                                                      \
+  template void pairwise_distances<T>(const T*, int64_t, const T*, int64_t, int64_t, Metric,   \
+                                      bool, T*, int);                                          \
+  template void argkmin<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t, Metric,     \
+                           bool, T*, int64_t*, int);
+TL_INSTANTIATE(float)
+TL_INSTANTIATE(double)
+#undef TL_INSTANTIATE
+
+}  // namespace tl::distance

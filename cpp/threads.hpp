@@ -1,0 +1,11 @@
+// One thread count for the whole library: OpenMP's, so threadpoolctl sees and limits it.
+#pragma once
+
+namespace tl::threads {
+
+int get();         // omp_get_max_threads()
+void set(int n);   // omp_set_num_threads(n)
+// The count a kernel uses: `requested` if positive, else the library count.
+int resolve(int requested);
+
+}  // namespace tl::threads

@@ -1,0 +1,36 @@
+// cuBLAS reached through function pointers handed over at run time: on a GPU, those of the
+// cuBLAS that CuPy has already loaded (so building needs no cuBLAS); under emulation, adapters
+// onto the CPU BLAS (cpp/blas.hpp).
+#pragma once
+#include <cstdint>
+
+#include "cuda_compat.cuh"
+
+namespace tl::cuda::blas {
+
+// cublasSgemm_v2 / cublasDgemm_v2 / cublasSetStream_v2, typed here (enums are ints: 0 = N, 1 = T).
+using sgemm_fn = int (*)(void* handle, int transa, int transb, int m, int n, int k,
+                         const float* alpha, const float* A, int lda, const float* B, int ldb,
+                         const float* beta, float* C, int ldc);
+using dgemm_fn = int (*)(void* handle, int transa, int transb, int m, int n, int k,
+                         const double* alpha, const double* A, int lda, const double* B, int ldb,
+                         const double* beta, double* C, int ldc);
+using set_stream_fn = int (*)(void* handle, cudaStream_t stream);
+
+struct Table {
+  void* handle = nullptr;
+  cudaStream_t stream = nullptr;  // every kernel and GEMM of a call runs on this stream
+  sgemm_fn sgemm = nullptr;
+  dgemm_fn dgemm = nullptr;
+  set_stream_fn set_stream = nullptr;
+};
+
+Table& table();
+inline cudaStream_t stream() { return table().stream; }
+
+// Row-major C (m x n) = A (m x k, lda) * B^T (B: n x k, ldb), on the table's stream.
+template <class T>
+void gemm_abt(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
+              T* C, int64_t ldc);
+
+}  // namespace tl::cuda::blas

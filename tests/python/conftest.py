@@ -1,0 +1,18 @@
+import numpy as np
+import pytest
+
+from turbolearn import _ops
+
+SIMD_LEVELS = [lvl for lvl in ("baseline", "avx2", "avx512")]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(params=["cpu", "cuda_emu"])
+def backend(request):
+    """Runs the test on the CPU kernels and on the CUDA kernels under emulation."""
+    with _ops.use_backend(request.param):
+        yield request.param
