@@ -5,7 +5,8 @@ namespace tl::threads {
 
 int get();         // omp_get_max_threads()
 void set(int n);   // omp_set_num_threads(n)
-// The count a kernel uses: `requested` if positive, else the library count.
-int resolve(int requested);
+// The count a kernel uses: `requested` if positive, else the library count; one thread when
+// `work` (multiply-adds, or element operations) is too small to pay for waking a team.
+int resolve(int requested, double work);
 
 }  // namespace tl::threads

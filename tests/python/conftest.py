@@ -1,3 +1,8 @@
+import os
+
+# scikit-learn's array-API estimator check runs only when SciPy is imported with this set.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import numpy as np
 import pytest
 

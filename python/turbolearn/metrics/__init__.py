@@ -1,0 +1,5 @@
+"""Metrics with scikit-learn's interface, computed by turbolearn's kernels."""
+
+from turbolearn.metrics.pairwise import pairwise_distances
+
+__all__ = ["pairwise_distances"]
