@@ -5,6 +5,13 @@ family (distance.py, ...), re-exported here.
 """
 from ._backend import BACKENDS, array_namespace, module_for, use_backend
 from .distance import METRICS, argkmin, pairwise_distances
+from .kmeans import (
+    kmeans_assign,
+    kmeans_lloyd_iter,
+    kmeans_minibatch_step,
+    kmeans_row_sqnorms,
+)
 
-__all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "module_for", "pairwise_distances",
+__all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "kmeans_assign", "kmeans_lloyd_iter",
+           "kmeans_minibatch_step", "kmeans_row_sqnorms", "module_for", "pairwise_distances",
            "use_backend"]
