@@ -52,7 +52,7 @@ namespace {
 // stays in L2 between the GEMM and the scan, and each thread gets at least one block. Tile
 // rows start on 64-byte boundaries, and their stride is kept off multiples of 4 KiB, which
 // would alias in the L1.
-constexpr int64_t kTileBytes = int64_t(1) << 19;
+constexpr int64_t kTileBytes = int64_t(1) << 20;
 struct Blocking {
   int64_t rows, ld, count;
   Blocking(int64_t n, int64_t k, int64_t elem, int nt) {
@@ -113,11 +113,14 @@ std::vector<Partial> scan(const T* X, const T* xn, const T* w, int64_t n, int64_
     for (int64_t b = 0; b < blk.count; ++b) {
       const int64_t i0 = b * blk.rows, rows = std::min(blk.rows, n - i0);
       int32_t* lab = labels + i0;
-      blas::gemm_abt<T>(rows, k, d, T(1), X + i0 * d, d, C, d, T(0), tile.get(), blk.ld);
+      // tile = ||c||^2 - 2 X C^T: rows filled with the centre norms, then the GEMM with
+      // alpha = -2, beta = 1 (one rounding of an exact -2 x.c: scikit-learn's values).
+      kern.fill_rows(tile.get(), rows, k, blk.ld, cn.data());
+      blas::gemm_abt<T>(rows, k, d, T(-2), X + i0 * d, d, C, d, T(1), tile.get(), blk.ld);
       double inertia = 0;
       int64_t changed = 0;
-      kern.argmin_rows(tile.get(), rows, k, blk.ld, cn.data(), exact ? nullptr : xn + i0, w + i0,
-                       lab, &inertia, &changed);
+      kern.argmin_rows(tile.get(), rows, k, blk.ld, exact ? nullptr : xn + i0, w + i0, lab,
+                       &inertia, &changed);
       if (exact) {
         kern.sq_dist_assigned(X + i0 * d, rows, d, C, lab, dist.get());
         for (int64_t r = 0; r < rows; ++r) inertia += double(w[i0 + r]) * double(dist[r]);

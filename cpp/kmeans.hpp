@@ -48,13 +48,12 @@ Assignment minibatch_step(const T* X, const T* sample_weight, int64_t n, int64_t
 // The inner loops, compiled once per SIMD level (kmeans_isa.cpp) and chosen at run time.
 template <class T>
 struct Kernels {
-  // tile: rows (samples) x k (centres), leading dimension ld, of dot products x_r . c_j.
-  // labels[r] = argmin_j cn[j] - 2 tile[r][j] (the first j on ties); *changed = how many
-  // differ from the values held on entry; with xn (squared norms of the rows), *inertia =
-  // sum_r w[r] * max(0, xn[r] + min_j ...), else 0.
-  void (*argmin_rows)(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* cn,
-                      const T* xn, const T* w, int32_t* labels, double* inertia,
-                      int64_t* changed);
+  // tile: rows (samples) x k (centres), leading dimension ld, of ||c_j||^2 - 2 x_r.c_j.
+  // labels[r] = argmin_j tile[r][j] (the first j on ties); *changed = how many differ from
+  // the values held on entry; with xn (squared norms of the rows), *inertia =
+  // sum_r w[r] * max(0, xn[r] + min_j tile[r][j]), else 0.
+  void (*argmin_rows)(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* xn,
+                      const T* w, int32_t* labels, double* inertia, int64_t* changed);
   // sums[label[i]] += w[i] * X[i], wsum[label[i]] += w[i] for the rows of X (double sums);
   // with scratch (k x d), the rows are summed in T first (for float; the caller checks that
   // k * d is small next to rows * d).
@@ -65,6 +64,8 @@ struct Kernels {
                            T* out);
   // out[i] = ||X[i]||^2.
   void (*sq_norms)(const T* X, int64_t rows, int64_t d, T* out);
+  // Each of the rows of tile (leading dimension ld) = cn (k values).
+  void (*fill_rows)(T* tile, int64_t rows, int64_t k, int64_t ld, const T* cn);
 };
 
 template <class T>

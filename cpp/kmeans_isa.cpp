@@ -13,12 +13,12 @@
 namespace tl::kmeans::TL_ISA_NS {
 namespace {
 
-// The argmin scan works along the rows of a samples x centres tile (that orientation of the
-// GEMM packs only the centres and runs faster). Per row, groups of G vectors of centres:
-// the candidate distances cn[j] - 2 g (rounded once on every path: 2 g is exact, so vector,
-// masked and scalar lanes rank identically), their exact minimum, and the first lane equal
-// to it; a group replaces the running best only when strictly smaller. So ties keep the lower
-// centre index, as scikit-learn's scalar loop does.
+// The argmin scan works along the rows of a samples x centres tile of ||c_j||^2 - 2 x.c_j
+// (the GEMM adds -2 x.c_j to rows filled with the centre norms, as scikit-learn's does; that
+// orientation packs only the centres and runs faster). Per row, groups of G vectors of
+// centres: their exact minimum, and the first lane equal to it; a group replaces the running
+// best only when strictly smaller. So ties keep the lower centre index, as scikit-learn's
+// scalar loop does.
 template <class T>
 struct Lanes;  // per level: V (vector), width W, and the few operations the scan needs
 
@@ -27,14 +27,12 @@ template <>
 struct Lanes<float> {
   using V = __m512;
   static constexpr int W = 16;
-  // cn - 2 g over the first n lanes (n may be <= 0 or >= W); +inf in the others.
-  static V dist(const float* g, const float* cn, int64_t n) {
-    if (n >= W) return _mm512_sub_ps(_mm512_loadu_ps(cn), _mm512_add_ps(_mm512_loadu_ps(g), _mm512_loadu_ps(g)));
+  // The first n lanes of g (n may be <= 0 or >= W); +inf in the others.
+  static V load(const float* g, int64_t n) {
+    if (n >= W) return _mm512_loadu_ps(g);
     const V inf = _mm512_set1_ps(__builtin_inff());
     if (n <= 0) return inf;
-    const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
-    const V gv = _mm512_maskz_loadu_ps(m, g);
-    return _mm512_mask_sub_ps(inf, m, _mm512_maskz_loadu_ps(m, cn), _mm512_add_ps(gv, gv));
+    return _mm512_mask_loadu_ps(inf, static_cast<__mmask16>((1u << n) - 1u), g);
   }
   static V min(V a, V b) { return _mm512_min_ps(a, b); }
   static float hmin(V a) { return _mm512_reduce_min_ps(a); }
@@ -44,13 +42,11 @@ template <>
 struct Lanes<double> {
   using V = __m512d;
   static constexpr int W = 8;
-  static V dist(const double* g, const double* cn, int64_t n) {
-    if (n >= W) return _mm512_sub_pd(_mm512_loadu_pd(cn), _mm512_add_pd(_mm512_loadu_pd(g), _mm512_loadu_pd(g)));
+  static V load(const double* g, int64_t n) {
+    if (n >= W) return _mm512_loadu_pd(g);
     const V inf = _mm512_set1_pd(__builtin_inf());
     if (n <= 0) return inf;
-    const __mmask8 m = static_cast<__mmask8>((1u << n) - 1u);
-    const V gv = _mm512_maskz_loadu_pd(m, g);
-    return _mm512_mask_sub_pd(inf, m, _mm512_maskz_loadu_pd(m, cn), _mm512_add_pd(gv, gv));
+    return _mm512_mask_loadu_pd(inf, static_cast<__mmask8>((1u << n) - 1u), g);
   }
   static V min(V a, V b) { return _mm512_min_pd(a, b); }
   static double hmin(V a) { return _mm512_reduce_min_pd(a); }
@@ -61,14 +57,12 @@ template <>
 struct Lanes<float> {
   using V = __m256;
   static constexpr int W = 8;
-  static V dist(const float* g, const float* cn, int64_t n) {
-    if (n >= W) return _mm256_sub_ps(_mm256_loadu_ps(cn), _mm256_add_ps(_mm256_loadu_ps(g), _mm256_loadu_ps(g)));
+  static V load(const float* g, int64_t n) {
+    if (n >= W) return _mm256_loadu_ps(g);
     const V inf = _mm256_set1_ps(__builtin_inff());
     if (n <= 0) return inf;
     const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const V gv = _mm256_maskload_ps(g, m);
-    const V v = _mm256_sub_ps(_mm256_maskload_ps(cn, m), _mm256_add_ps(gv, gv));
-    return _mm256_blendv_ps(inf, v, _mm256_castsi256_ps(m));
+    return _mm256_blendv_ps(inf, _mm256_maskload_ps(g, m), _mm256_castsi256_ps(m));
   }
   static V min(V a, V b) { return _mm256_min_ps(a, b); }
   static float hmin(V a) {
@@ -85,14 +79,12 @@ template <>
 struct Lanes<double> {
   using V = __m256d;
   static constexpr int W = 4;
-  static V dist(const double* g, const double* cn, int64_t n) {
-    if (n >= W) return _mm256_sub_pd(_mm256_loadu_pd(cn), _mm256_add_pd(_mm256_loadu_pd(g), _mm256_loadu_pd(g)));
+  static V load(const double* g, int64_t n) {
+    if (n >= W) return _mm256_loadu_pd(g);
     const V inf = _mm256_set1_pd(__builtin_inf());
     if (n <= 0) return inf;
     const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
-    const V gv = _mm256_maskload_pd(g, m);
-    const V v = _mm256_sub_pd(_mm256_maskload_pd(cn, m), _mm256_add_pd(gv, gv));
-    return _mm256_blendv_pd(inf, v, _mm256_castsi256_pd(m));
+    return _mm256_blendv_pd(inf, _mm256_maskload_pd(g, m), _mm256_castsi256_pd(m));
   }
   static V min(V a, V b) { return _mm256_min_pd(a, b); }
   static double hmin(V a) {
@@ -127,8 +119,8 @@ struct RowSink {
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 template <class T>
-void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* cn, const T* xn,
-                 const T* w, int32_t* labels, double* inertia, int64_t* changed) {
+void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* xn, const T* w,
+                 int32_t* labels, double* inertia, int64_t* changed) {
   RowSink<T> sink{xn, w, labels};
   using L = Lanes<T>;
   using V = typename L::V;
@@ -139,7 +131,7 @@ void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* cn
     int32_t lab = 0;
     for (int64_t j0 = 0; j0 < k; j0 += G * W) {
       V v[G];
-      for (int u = 0; u < G; ++u) v[u] = L::dist(g + j0 + u * W, cn + j0 + u * W, k - j0 - u * W);
+      for (int u = 0; u < G; ++u) v[u] = L::load(g + j0 + u * W, k - j0 - u * W);
       V m = v[0];
       for (int u = 1; u < G; ++u) m = L::min(m, v[u]);
       const T gm = L::hmin(m);
@@ -159,15 +151,15 @@ void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* cn
 }
 #else
 template <class T>
-void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* cn, const T* xn,
-                 const T* w, int32_t* labels, double* inertia, int64_t* changed) {
+void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* xn, const T* w,
+                 int32_t* labels, double* inertia, int64_t* changed) {
   RowSink<T> sink{xn, w, labels};
   for (int64_t r = 0; r < rows; ++r) {
     const T* g = tile + r * ld;
     T b = static_cast<T>(__builtin_inf());
     int32_t lab = 0;
     for (int64_t j = 0; j < k; ++j) {
-      const T v = cn[j] - (g[j] + g[j]);
+      const T v = g[j];
       if (v < b) {
         b = v;
         lab = static_cast<int32_t>(j);
@@ -235,6 +227,17 @@ void sq_dist_assigned(const T* X, int64_t rows, int64_t d, const T* C, const int
   }
 }
 
+// Every row of the tile starts as the centre norms (the GEMM then adds -2 x.c). An explicit
+// loop: a memcpy call per short row costs more than the copy.
+template <class T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void fill_rows(
+    T* tile, int64_t rows, int64_t k, int64_t ld, const T* cn) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = tile + r * ld;
+    for (int64_t j = 0; j < k; ++j) row[j] = cn[j];
+  }
+}
+
 template <class T>
 void sq_norms(const T* X, int64_t rows, int64_t d, T* out) {
   for (int64_t i = 0; i < rows; ++i) {
@@ -244,7 +247,8 @@ void sq_norms(const T* X, int64_t rows, int64_t d, T* out) {
 }
 
 template <class T>
-constexpr Kernels<T> table{argmin_rows<T>, accumulate<T>, sq_dist_assigned<T>, sq_norms<T>};
+constexpr Kernels<T> table{argmin_rows<T>, accumulate<T>, sq_dist_assigned<T>, sq_norms<T>,
+                           fill_rows<T>};
 
 }  // namespace
 
