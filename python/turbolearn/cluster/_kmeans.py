@@ -12,6 +12,7 @@ Dense NumPy input (float32 stays float32; anything else becomes float64). Sparse
 not supported: it raises scikit-learn's TypeError for estimators that need dense data.
 """
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -38,6 +39,23 @@ import turbolearn
 from turbolearn import _ops
 
 _FLOAT_DTYPES = [np.float64, np.float32]
+
+
+@functools.cache
+def _threadpool_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """The BLAS single-threaded for a whole fit, as scikit-learn's KMeans does.
+
+    The kernels call the BLAS from inside their OpenMP threads and make it single-threaded
+    around each call; left at several threads between calls, its workers wake up and take the
+    cores from the next call's OpenMP threads (milliseconds per mini-batch step).
+    """
+    return _threadpool_controller().limit(limits=1, user_api="blas")
 
 
 def _tolerance(X, tol):
@@ -376,9 +394,10 @@ class KMeans(_BaseKMeans):
                                                 sample_weight)
             if self.verbose:
                 print("Initialization complete")
-            labels, inertia, centers, n_iter_ = self._single_lloyd(
-                X, sample_weight, x_squared_norms, centers_init
-            )
+            with _one_blas_thread():
+                labels, inertia, centers, n_iter_ = self._single_lloyd(
+                    X, sample_weight, x_squared_norms, centers_init
+                )
             # A run replaces the best one only with a better inertia and a different
             # clustering (round-off alone can lower the inertia of the same clustering).
             if best_inertia is None or (
@@ -551,6 +570,32 @@ class MiniBatchKMeans(_BaseKMeans):
             weight_sums[to_reassign] = np.min(weight_sums[~to_reassign])
         return inertia
 
+    def _minibatch_loop(self, X, n_steps, cdf, unit_sample_weight, labels, centers, centers_new,
+                        random_state):
+        """The steps of fit; returns the centres and the index of the last step."""
+        n_samples = X.shape[0]
+        i = 0
+        minibatch_indices = np.empty(self._batch_size, dtype=np.intp)
+        for i in range(n_steps):
+            # RandomState.choice's draws; searched in sorted order, which numpy does faster.
+            u = random_state.random_sample(self._batch_size)
+            order = np.argsort(u)
+            minibatch_indices[order] = cdf.searchsorted(u[order], side="right")
+            # The batch is drawn by weight, so its samples count once each.
+            batch_inertia = self._mini_batch_step(
+                X[minibatch_indices], unit_sample_weight, centers, centers_new, random_state,
+                self._random_reassign(), labels,
+            )
+            if self._tol > 0.0:
+                centers_squared_diff = np.sum((centers_new - centers) ** 2)
+            else:
+                centers_squared_diff = 0
+            centers, centers_new = centers_new, centers
+            if self._mini_batch_convergence(i, n_steps, n_samples, centers_squared_diff,
+                                            batch_inertia):
+                break
+        return centers, i
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Compute the centroids on X by chunking it into mini-batches.
@@ -609,23 +654,9 @@ class MiniBatchKMeans(_BaseKMeans):
         cdf /= cdf[-1]
         unit_sample_weight = np.ones(self._batch_size, dtype=X.dtype)
         labels = np.zeros(self._batch_size, dtype=np.int32)
-        for i in range(n_steps):
-            minibatch_indices = cdf.searchsorted(random_state.random_sample(self._batch_size),
-                                                 side="right")
-            # The batch is drawn by weight, so its samples count once each.
-            batch_inertia = self._mini_batch_step(
-                X[minibatch_indices], unit_sample_weight, centers, centers_new, random_state,
-                self._random_reassign(), labels,
-            )
-            if self._tol > 0.0:
-                centers_squared_diff = np.sum((centers_new - centers) ** 2)
-            else:
-                centers_squared_diff = 0
-            centers, centers_new = centers_new, centers
-            if self._mini_batch_convergence(i, n_steps, n_samples, centers_squared_diff,
-                                            batch_inertia):
-                break
-
+        with _one_blas_thread():
+            centers, i = self._minibatch_loop(X, n_steps, cdf, unit_sample_weight, labels,
+                                              centers, centers_new, random_state)
         self.cluster_centers_ = centers
         self._n_features_out = self.cluster_centers_.shape[0]
         self.n_steps_ = i + 1
@@ -667,8 +698,9 @@ class MiniBatchKMeans(_BaseKMeans):
             self._counts = np.zeros(self.n_clusters, dtype=X.dtype)
             self._n_since_last_reassign = 0
         labels = np.zeros(X.shape[0], dtype=np.int32)
-        self._mini_batch_step(X, sample_weight, self.cluster_centers_, self.cluster_centers_,
-                              self._random_state, self._random_reassign(), labels)
+        with _one_blas_thread():
+            self._mini_batch_step(X, sample_weight, self.cluster_centers_, self.cluster_centers_,
+                                  self._random_state, self._random_reassign(), labels)
         if self.compute_labels:
             self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight)
         self.n_steps_ += 1
