@@ -67,6 +67,21 @@ struct Blocking {
   }
 };
 
+// A thread's scratch buffer `slot`, grown as needed and kept for the thread's next call: a
+// Lloyd fit calls the kernel once per iteration, and fresh 1 MiB tiles would come back as
+// zeroed pages every time. Left uninitialised (every element is written before it is read).
+template <class T>
+T* scratch_space(int slot, int64_t count) {
+  thread_local std::vector<T> buffers[3];
+  std::vector<T>& b = buffers[slot];
+  if (static_cast<int64_t>(b.size()) < count) {
+    b.clear();
+    b.shrink_to_fit();
+    b.resize(count);
+  }
+  return b.data();
+}
+
 // What each thread accumulates over its blocks; reduced in thread order afterwards, so the
 // sums are the same from run to run for a given thread count (no atomics).
 struct Partial {
@@ -106,31 +121,31 @@ std::vector<Partial> scan(const T* X, const T* xn, const T* w, int64_t n, int64_
       p.sums.assign(k * d, 0.0);
       p.wsum.assign(k, 0.0);
     }
-    // Scratch, left uninitialised (every element is written before it is read).
     const bool scratch_sums = sums && std::is_same_v<T, float> && 4 * k <= blk.rows;
-    const std::unique_ptr<T[]> tile(new T[blk.rows * blk.ld]), dist(new T[exact ? blk.rows : 1]),
-        scratch(new T[scratch_sums ? k * d : 1]);
+    T* tile = scratch_space<T>(0, blk.rows * blk.ld);
+    T* dist = scratch_space<T>(1, exact ? blk.rows : 1);
+    T* scratch = scratch_space<T>(2, scratch_sums ? k * d : 1);
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < blk.count; ++b) {
       const int64_t i0 = b * blk.rows, rows = std::min(blk.rows, n - i0);
       int32_t* lab = labels + i0;
       // tile = ||c||^2 - 2 X C^T: rows filled with the centre norms, then the GEMM with
       // alpha = -2, beta = 1 (one rounding of an exact -2 x.c: scikit-learn's values).
-      kern.fill_rows(tile.get(), rows, k, blk.ld, cn.data());
-      blas::gemm_abt<T>(rows, k, d, T(-2), X + i0 * d, d, C, d, T(1), tile.get(), blk.ld);
+      kern.fill_rows(tile, rows, k, blk.ld, cn.data());
+      blas::gemm_abt<T>(rows, k, d, T(-2), X + i0 * d, d, C, d, T(1), tile, blk.ld);
       double inertia = 0;
       int64_t changed = 0;
-      kern.argmin_rows(tile.get(), rows, k, blk.ld, exact ? nullptr : xn + i0, w + i0, lab,
+      kern.argmin_rows(tile, rows, k, blk.ld, exact ? nullptr : xn + i0, w + i0, lab,
                        &inertia, &changed);
       if (exact) {
-        kern.sq_dist_assigned(X + i0 * d, rows, d, C, lab, dist.get());
+        kern.sq_dist_assigned(X + i0 * d, rows, d, C, lab, dist);
         for (int64_t r = 0; r < rows; ++r) inertia += double(w[i0 + r]) * double(dist[r]);
       }
       p.inertia += inertia;
       p.changed += changed;
       if (sums)
         kern.accumulate(X + i0 * d, rows, d, w + i0, lab, p.sums.data(), p.wsum.data(),
-                        scratch_sums ? scratch.get() : nullptr, k);
+                        scratch_sums ? scratch : nullptr, k);
     }
   }
   return parts;
