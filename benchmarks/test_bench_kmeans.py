@@ -85,6 +85,22 @@ def test_kmeans_turbolearn_gpu_kernels(benchmark, data):
     run(benchmark, fit, KMEANS_FLOPS)
 
 
+PP_GROUP = f"KMeans {N // 1000}k x {D} k={K}, k-means++ init, 30 iterations"
+PP_ARGS = dict(KMEANS_ARGS, init="k-means++")
+
+
+@pytest.mark.benchmark(group=PP_GROUP)
+def test_kmeans_plusplus_turbolearn(benchmark, data):
+    run(benchmark, lambda: KMeans(**PP_ARGS).fit(data), KMEANS_FLOPS)
+
+
+@pytest.mark.benchmark(group=PP_GROUP)
+def test_kmeans_plusplus_sklearn(benchmark, data):
+    from sklearn.cluster import KMeans as SkKMeans
+
+    run(benchmark, lambda: SkKMeans(**PP_ARGS).fit(data), KMEANS_FLOPS)
+
+
 LLOYD_GROUP = f"one Lloyd iteration {N // 1000}k x {D} k={K}"
 
 

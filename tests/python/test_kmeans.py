@@ -83,6 +83,26 @@ def test_kmeans_plusplus_centres_are_sklearns(blobs):
         np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_plusplus_draws_are_sklearns_at_scale(dtype, weighted):
+    # float32 cumulative sums over many samples would drift apart at the slightest difference
+    # in the distances: the picks stay identical only if every distance is.
+    from sklearn.cluster._kmeans import _kmeans_plusplus as sklearn_plusplus
+    from sklearn.utils.extmath import row_norms
+
+    from turbolearn.cluster._kmeans import _kmeans_plusplus
+
+    rng = np.random.default_rng(5)
+    X = (rng.standard_normal((60_001, 16)) * 3 + 1).astype(dtype)
+    sw = (rng.random(len(X)) + 0.5).astype(dtype) if weighted else np.ones(len(X), dtype)
+    for seed in range(2):
+        expected, _ = sklearn_plusplus(X, 40, row_norms(X, squared=True), sw,
+                                       np.random.RandomState(seed))
+        ours = _kmeans_plusplus(X, 40, row_norms(X, squared=True), sw, np.random.RandomState(seed))
+        np.testing.assert_array_equal(ours, expected)
+
+
 def test_callable_init_and_elkan(blobs):
     def init(X, k, random_state):
         return X[random_state.permutation(len(X))[:k]]
