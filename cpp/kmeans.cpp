@@ -294,7 +294,29 @@ Assignment minibatch_step(const T* X, const T* sample_weight, int64_t n, int64_t
   return a;
 }
 
+template <class T>
+void plusplus_distances(const double* G, int64_t m, int64_t n, const double* xx,
+                        const double* yy, const T* closest, T* out, int n_threads) {
+  if (m <= 0 || n <= 0) return;
+  const int nt = threads::resolve(n_threads, double(m) * n);
+#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j0 = 0; j0 < n; j0 += 4096) {
+      const int64_t j1 = std::min(n, j0 + 4096);
+      const double* g = G + i * n;
+      T* o = out + i * n;
+      for (int64_t j = j0; j < j1; ++j) {
+        T v = static_cast<T>((-2.0 * g[j] + xx[i]) + yy[j]);
+        v = (v >= T(0) || v != v) ? v : T(0);  // np.maximum(v, 0)
+        if (closest) v = (closest[j] <= v || closest[j] != closest[j]) ? closest[j] : v;  // np.minimum
+        o[j] = v;
+      }
+    }
+}
+
 #define TL_INSTANTIATE(T)                                                                        \
+  template void plusplus_distances<T>(const double*, int64_t, int64_t, const double*,            \
+                                      const double*, const T*, T*, int);                         \
   template void row_sqnorms<T>(const T*, int64_t, int64_t, T*, int);                             \
   template Assignment assign<T>(const T*, const T*, const T*, int64_t, int64_t, const T*,        \
                                 int64_t, int32_t*, bool, int);                                   \

@@ -45,6 +45,14 @@ Assignment minibatch_step(const T* X, const T* sample_weight, int64_t n, int64_t
                           const T* centers_old, int64_t k, T* centers_new, T* weight_sums,
                           int32_t* labels, int n_threads);
 
+// The distances of k-means++ candidates, finished from their float64 dot products G (m x n)
+// with every sample in scikit-learn's operations and order, so the values are its own:
+// out[i][j] = min(closest[j], max(T((-2 G[i][j] + xx[i]) + yy[j]), 0)), NaN kept as NumPy's
+// minimum/maximum keep it; without closest (null), no min.
+template <class T>
+void plusplus_distances(const double* G, int64_t m, int64_t n, const double* xx,
+                        const double* yy, const T* closest, T* out, int n_threads);
+
 // The inner loops, compiled once per SIMD level (kmeans_isa.cpp) and chosen at run time.
 template <class T>
 struct Kernels {

@@ -274,6 +274,20 @@ __global__ void minibatch_update_kernel(const double* sums, const double* wsum, 
   }
 }
 
+// k-means++ candidate distances from their float64 dot products (see cpp/kmeans.hpp).
+template <class T>
+__global__ void plusplus_kernel(const double* G, int64_t m, int64_t n, const double* xx,
+                                const double* yy, const T* closest, T* out) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < m * n; e += stride) {
+    const int64_t i = e / n, j = e % n;
+    T v = static_cast<T>((-2.0 * G[e] + xx[i]) + yy[j]);
+    v = (v >= T(0) || v != v) ? v : T(0);
+    if (closest) v = (closest[j] <= v || closest[j] != closest[j]) ? closest[j] : v;
+    out[e] = v;
+  }
+}
+
 template <class T>
 void sqnorms(const T* X, int64_t n, int64_t d, T* out) {
   const int rows_per_block = kBlock / 32;
@@ -364,6 +378,15 @@ void row_sqnorms(const T* X, int64_t n, int64_t d, T* out, int) {
 }
 
 template <class T>
+void plusplus_distances(const double* G, int64_t m, int64_t n, const double* xx,
+                        const double* yy, const T* closest, T* out, int) {
+  if (m <= 0 || n <= 0) return;
+  TL_LAUNCH(plusplus_kernel<T>, grid_for(m * n), kBlock, 0, blas::stream(), G, m, n, xx, yy,
+            closest, out);
+  check_launch("plusplus_kernel");
+}
+
+template <class T>
 Assignment assign(const T* X, const T* x_sqnorms, const T* sample_weight, int64_t n, int64_t d,
                   const T* centers, int64_t k, int32_t* labels, bool exact, int) {
   check_args(n, d, k);
@@ -415,6 +438,8 @@ Assignment minibatch_step(const T* X, const T* sample_weight, int64_t n, int64_t
 }
 
 #define TL_INSTANTIATE(T)                                                                        \
+  template void plusplus_distances<T>(const double*, int64_t, int64_t, const double*,            \
+                                      const double*, const T*, T*, int);                         \
   template void row_sqnorms<T>(const T*, int64_t, int64_t, T*, int);                             \
   template Assignment assign<T>(const T*, const T*, const T*, int64_t, int64_t, const T*,        \
                                 int64_t, int32_t*, bool, int);                                   \

@@ -15,6 +15,10 @@ template <class T>
 void row_sqnorms(const T* X, int64_t n, int64_t d, T* out, int n_threads);
 
 template <class T>
+void plusplus_distances(const double* G, int64_t m, int64_t n, const double* xx,
+                        const double* yy, const T* closest, T* out, int n_threads);
+
+template <class T>
 Assignment assign(const T* X, const T* x_sqnorms, const T* sample_weight, int64_t n, int64_t d,
                   const T* centers, int64_t k, int32_t* labels, bool exact, int n_threads);
 

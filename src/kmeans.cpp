@@ -75,6 +75,46 @@ void row_sqnorms(py::handle x, py::handle out, int n_threads) {
     kernels::row_sqnorms(X.ptr<double>(), X.shape[0], X.shape[1], O.ptr<double>(), n_threads);
 }
 
+// An array of float64 values with an exact shape (the dot products and norms of k-means++).
+Array float64_input(py::handle obj, const char* name, std::vector<int64_t> shape) {
+  Array a = tl::bind::as_array(obj, name);
+  if (a.kind != 'f' || a.itemsize != 8)
+    throw py::type_error(std::string(name) + " must be float64, got " + a.dtype());
+  if (a.shape != shape)
+    throw py::value_error(std::string(name) + " must have shape " + shape_str(shape) + ", got " +
+                          shape_str(a.shape));
+  return a;
+}
+
+void plusplus_distances(py::handle g, py::handle xx, py::handle yy, py::handle closest,
+                        py::handle out, int n_threads) {
+  const Array G = tl::bind::as_array(g, "G");
+  if (G.shape.size() != 2) throw py::value_error("G must be 2-D");
+  const int64_t m = G.shape[0], n = G.shape[1];
+  float64_input(g, "G", {m, n});
+  const Array XX = float64_input(xx, "xx", {m}), YY = float64_input(yy, "yy", {n});
+  const Array O = tl::bind::as_array(out, "out");
+  if (O.kind != 'f' || (O.itemsize != 4 && O.itemsize != 8))
+    throw py::type_error("out must be float32 or float64, got " + O.dtype());
+  const Array Ow = tl::bind::output(out, "out", 'f', O.itemsize, {m, n});
+  Array Cl;
+  if (!closest.is_none()) {
+    Cl = tl::bind::as_array(closest, "closest");
+    if (Cl.kind != 'f' || Cl.itemsize != O.itemsize)
+      throw py::type_error("closest must have the dtype of out (" + O.dtype() + "), got " + Cl.dtype());
+    int64_t size = 1;
+    for (int64_t s : Cl.shape) size *= s;
+    if (size != n) throw py::value_error("closest must have " + std::to_string(n) + " values");
+  }
+  py::gil_scoped_release release;
+  if (O.itemsize == 4)
+    kernels::plusplus_distances(G.ptr<double>(), m, n, XX.ptr<double>(), YY.ptr<double>(),
+                                Cl.ptr<float>(), Ow.ptr<float>(), n_threads);
+  else
+    kernels::plusplus_distances(G.ptr<double>(), m, n, XX.ptr<double>(), YY.ptr<double>(),
+                                Cl.ptr<double>(), Ow.ptr<double>(), n_threads);
+}
+
 py::tuple assign(py::handle x, py::handle x_sqnorms, py::handle sample_weight, py::handle centers,
                  py::handle labels, bool exact, int n_threads) {
   const Problem p = problem(x, centers, "centers");
@@ -147,6 +187,9 @@ py::tuple minibatch_step(py::handle x, py::handle sample_weight, py::handle cent
 
 void tl::bind::bind_kmeans(py::module_& m) {
   m.def("kmeans_row_sqnorms", &row_sqnorms, py::arg("X"), py::arg("out"), py::arg("n_threads") = 0);
+  m.def("kmeans_plusplus_distances", &plusplus_distances, py::arg("G"), py::arg("xx"),
+        py::arg("yy"), py::arg("closest"), py::arg("out"), py::arg("n_threads") = 0,
+        "k-means++ candidate distances from float64 dot products, in scikit-learn's order.");
   m.def("kmeans_assign", &assign, py::arg("X"), py::arg("x_sqnorms"), py::arg("sample_weight"),
         py::arg("centers"), py::arg("labels"), py::arg("exact"), py::arg("n_threads") = 0,
         "Labels (in place) and (inertia, n_changed) of X against centers.");

@@ -1,8 +1,9 @@
 // The k-means op family under the sanitizers: cuda/kmeans.cu run by the emulator against
 // cpp/kmeans.cpp on the same inputs (both built with -fsanitize=...). The BLAS is a plain
 // reference GEMM (test-only), so every instruction that runs is instrumented. Covers the
-// assignment (both inertia modes), a Lloyd iteration with empty clusters to relocate, and the
-// mini-batch step in place, at sizes that are not multiples of any block or tile.
+// assignment (both inertia modes), a Lloyd iteration with empty clusters to relocate, the
+// mini-batch step in place and the k-means++ distances, at sizes that are not multiples of
+// any block or tile.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -134,6 +135,27 @@ void compare(int64_t n, int64_t d, int64_t k, T rtol) {
     expect(close(host_copy(dcounts, k), counts, rtol), "minibatch: counts differ", __LINE__);
     expect(close(cpu.inertia, gpu.inertia, 1e-4), "minibatch: inertia differs", __LINE__);
     for (void* p : {static_cast<void*>(dl), static_cast<void*>(dcounts), static_cast<void*>(dcenters)}) cudaFree(p);
+  }
+  {  // k-means++ candidate distances from float64 dot products, with and without closest
+    const int64_t m = 3;
+    std::vector<double> G(m * n), xx(m), yy(n);
+    for (double& v : G) v = normal(gen);
+    for (double& v : xx) v = 2 + normal(gen);
+    for (double& v : yy) v = 2 + normal(gen);
+    std::vector<T> closest(n), out(m * n), out2(m * n);
+    for (T& v : closest) v = uniform(gen) * 4;
+    double* dG = device_copy(G);
+    double* dxx = device_copy(xx);
+    double* dyy = device_copy(yy);
+    T* dcl = device_copy(closest);
+    T* dout = device_copy(out);
+    for (const T* cl : {static_cast<const T*>(nullptr), static_cast<const T*>(closest.data())}) {
+      tl::kmeans::plusplus_distances(G.data(), m, n, xx.data(), yy.data(), cl, out.data(), 1);
+      tl::cuda::kmeans::plusplus_distances(dG, m, n, dxx, dyy, cl ? dcl : nullptr, dout, 0);
+      expect(host_copy(dout, m * n) == out, "plusplus: distances differ", __LINE__);
+    }
+    for (void* p : {static_cast<void*>(dG), static_cast<void*>(dxx), static_cast<void*>(dyy), static_cast<void*>(dcl), static_cast<void*>(dout)})
+      cudaFree(p);
   }
   for (void* p : {static_cast<void*>(dX), static_cast<void*>(dC), static_cast<void*>(dw), static_cast<void*>(dxn)})
     cudaFree(p);

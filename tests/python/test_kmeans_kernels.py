@@ -252,3 +252,37 @@ def test_threads_give_the_same_labels(rng):
     for labels, inertia in results[1:]:
         np.testing.assert_array_equal(labels, results[0][0])
         assert np.isclose(inertia, results[0][1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_closest", [False, True])
+def test_plusplus_distances_are_numpys_bit_for_bit(backend, rng, dtype, with_closest):
+    # scikit-learn's k-means++ arithmetic: (-2 G + xx) + yy in float64, cast, clamped at 0,
+    # then the minimum with the closest distances so far.
+    m, n = 7, 1031
+    G = rng.standard_normal((m, n)) * 10
+    xx, yy = rng.random(m) * 10, rng.random(n) * 10
+    G[0, :5] = (xx[0] + yy[:5]) / 2 + 1e-9  # slightly negative sums: clamped to 0
+    closest = (rng.random(n) * 30).astype(dtype) if with_closest else None
+    out = _ops.kmeans_plusplus_distances(G, xx, yy, closest, dtype=dtype)
+    expected = -2 * G
+    expected += xx[:, None]
+    expected += yy
+    expected = np.maximum(expected.astype(dtype), 0)
+    if with_closest:
+        expected = np.minimum(closest, expected)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, expected)
+    assert np.all(out[0, :5] == 0)
+
+
+def test_plusplus_distances_checks_its_arguments():
+    G = np.zeros((2, 5))
+    with pytest.raises(TypeError, match="G must be float64"):
+        _ops.kmeans_plusplus_distances(G.astype(np.float32), np.zeros(2), np.zeros(5), dtype=np.float32)
+    with pytest.raises(ValueError, match="yy must have shape"):
+        _ops.kmeans_plusplus_distances(G, np.zeros(2), np.zeros(4), dtype=np.float32)
+    with pytest.raises(TypeError, match="closest must have the dtype of out"):
+        _ops.kmeans_plusplus_distances(G, np.zeros(2), np.zeros(5), np.zeros(5), dtype=np.float32)
+    with pytest.raises(ValueError, match="closest must have 5 values"):
+        _ops.kmeans_plusplus_distances(G, np.zeros(2), np.zeros(5), np.zeros(4), dtype=np.float64)

@@ -9,9 +9,10 @@ from .kmeans import (
     kmeans_assign,
     kmeans_lloyd_iter,
     kmeans_minibatch_step,
+    kmeans_plusplus_distances,
     kmeans_row_sqnorms,
 )
 
 __all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "kmeans_assign", "kmeans_lloyd_iter",
-           "kmeans_minibatch_step", "kmeans_row_sqnorms", "module_for", "pairwise_distances",
-           "use_backend"]
+           "kmeans_minibatch_step", "kmeans_plusplus_distances", "kmeans_row_sqnorms", "module_for",
+           "pairwise_distances", "use_backend"]

@@ -63,3 +63,16 @@ def kmeans_minibatch_step(X, sample_weight, centers_old, centers_new, weight_sum
     inertia, changed = module.kmeans_minibatch_step(X, sample_weight, centers_old, centers_new,
                                                     weight_sums, labels, thread_count(n_threads))
     return float(inertia), int(changed)
+
+
+def kmeans_plusplus_distances(G, xx, yy, closest=None, *, dtype, n_threads=None):
+    """Squared distances of k-means++ candidates to every sample, finished from their float64
+    dot products ``G`` (m, n) with the candidates' and samples' float64 squared norms
+    ``xx`` (m,), ``yy`` (n,) in scikit-learn's operations and order:
+    ``min(closest, max(dtype((-2 G + xx) + yy), 0))`` (no min when ``closest`` is None).
+    Returns an (m, n) array of ``dtype``."""
+    module = module_for(G, xx, yy, *(() if closest is None else (closest,)))
+    require_matrix(G, "G")
+    out = array_namespace(G).empty(G.shape, dtype=dtype)
+    module.kmeans_plusplus_distances(G, xx, yy, closest, out, thread_count(n_threads))
+    return out

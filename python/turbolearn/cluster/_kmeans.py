@@ -69,33 +69,31 @@ def _kmeans_plusplus(X, n_clusters, x_squared_norms, sample_weight, random_state
     same computations in the same order, so the same ``random_state`` picks the same centres.
 
     For float32 data scikit-learn computes the distances in float64 on upcast chunks of X,
-    every step; here X is upcast once and each step is one matrix product. The float64
-    values are those of scikit-learn's chunks element for element (one dot product each,
-    the same sums), so the float32 distances, their cumulative sums and the draws are the
-    same. Larger data go to scikit-learn's function.
+    every step; here X is upcast once and each step is one matrix product, finished by one
+    fused kernel pass. The float64 values are those of scikit-learn's chunks element for
+    element (one dot product each, the same sums), so the float32 distances, their
+    cumulative sums and the draws are the same (float32 cumulative sums over many samples
+    would drift apart at the slightest difference). Larger data go to scikit-learn's
+    function.
     """
     n_samples, n_features = X.shape
     if X.dtype == np.float32:
         if 2 * X.nbytes > _PLUSPLUS_COPY_BYTES:
             return _sklearn_kmeans_plusplus(X, n_clusters, x_squared_norms, sample_weight,
-                                            random_state)
+                                            random_state)[0]
         X64 = X.astype(np.float64)
         YY = row_norms(X64, squared=True)
-
-        def sq_distances(rows):
-            Xc = X64[rows]
-            d = -2 * (Xc @ X64.T)
-            d += row_norms(Xc, squared=True)[:, None]
-            d += YY
-            d = d.astype(np.float32)
-            return np.maximum(d, 0, out=d)
     else:
-        def sq_distances(rows):
-            Xc = X[rows]
-            d = -2 * (Xc @ X.T)
-            d += row_norms(Xc, squared=True)[:, None]
-            d += x_squared_norms
-            return np.maximum(d, 0, out=d)
+        X64, YY = X, np.asarray(x_squared_norms, dtype=np.float64)
+
+    def sq_distances(rows, closest=None):
+        # scikit-learn's -2 X.Y^T + XX + YY, clamped at 0 (then the minimum with the closest
+        # distances so far): NumPy's product, the rest in one fused pass. One thread: the
+        # BLAS threads of the product are still spinning (3x slower with two), and the BLAS
+        # keeps its threads so that the potentials below are summed as scikit-learn sums them.
+        Xc = X64[rows]
+        return _ops.kmeans_plusplus_distances(Xc @ X64.T, row_norms(Xc, squared=True), YY,
+                                              closest, dtype=X.dtype, n_threads=1)
 
     centers = np.empty((n_clusters, n_features), dtype=X.dtype)
     n_local_trials = 2 + int(np.log(n_clusters))
@@ -109,8 +107,7 @@ def _kmeans_plusplus(X, n_clusters, x_squared_norms, sample_weight, random_state
         rand_vals = random_state.uniform(size=n_local_trials) * current_pot
         candidate_ids = np.searchsorted(np.cumsum(sample_weight * closest_dist_sq), rand_vals)
         np.clip(candidate_ids, None, closest_dist_sq.size - 1, out=candidate_ids)
-        distance_to_candidates = sq_distances(candidate_ids)
-        np.minimum(closest_dist_sq, distance_to_candidates, out=distance_to_candidates)
+        distance_to_candidates = sq_distances(candidate_ids, closest_dist_sq)
         candidates_pot = distance_to_candidates @ sample_weight.reshape(-1, 1)
         best_candidate = np.argmin(candidates_pot)
         current_pot = candidates_pot[best_candidate]
