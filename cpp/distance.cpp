@@ -12,33 +12,21 @@
 
 namespace tl::distance {
 
-#define TL_DECLARE_ISA(ns)                 \
-  namespace ns {                           \
-  const Kernels<float>& kernels_f32();     \
-  const Kernels<double>& kernels_f64();    \
-  }
-TL_DECLARE_ISA(baseline)
-TL_DECLARE_ISA(avx2)
-TL_DECLARE_ISA(avx512)
-#undef TL_DECLARE_ISA
+// The inner loops of each SIMD level (distance_isa.cpp, compiled once per level).
+namespace baseline { template <class T> const Kernels<T>& isa_kernels(); }
+namespace avx2 { template <class T> const Kernels<T>& isa_kernels(); }
+namespace avx512 { template <class T> const Kernels<T>& isa_kernels(); }
 
-template <>
-const Kernels<float>& kernels<float>() {
+template <class T>
+const Kernels<T>& kernels() {
   switch (isa::active()) {
-    case isa::Level::avx512: return avx512::kernels_f32();
-    case isa::Level::avx2: return avx2::kernels_f32();
-    default: return baseline::kernels_f32();
+    case isa::Level::avx512: return avx512::isa_kernels<T>();
+    case isa::Level::avx2: return avx2::isa_kernels<T>();
+    default: return baseline::isa_kernels<T>();
   }
 }
-
-template <>
-const Kernels<double>& kernels<double>() {
-  switch (isa::active()) {
-    case isa::Level::avx512: return avx512::kernels_f64();
-    case isa::Level::avx2: return avx2::kernels_f64();
-    default: return baseline::kernels_f64();
-  }
-}
+template const Kernels<float>& kernels<float>();
+template const Kernels<double>& kernels<double>();
 
 Metric parse_metric(const std::string& name) {
   if (name == "sqeuclidean") return Metric::sqeuclidean;
@@ -190,13 +178,7 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
   }
 }
 
-#define TL_INSTANTIATE(T)                                                                      \
-  template void pairwise_distances<T>(const T*, int64_t, const T*, int64_t, int64_t, Metric,   \
-                                      bool, T*, int);                                          \
-  template void argkmin<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t, Metric,     \
-                           bool, T*, int64_t*, int);
-TL_INSTANTIATE(float)
-TL_INSTANTIATE(double)
-#undef TL_INSTANTIATE
+TL_INSTANTIATE_DISTANCE(float)
+TL_INSTANTIATE_DISTANCE(double)
 
 }  // namespace tl::distance

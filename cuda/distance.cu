@@ -296,13 +296,7 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
   check_launch("finalize_topk_kernel");
 }
 
-#define TL_INSTANTIATE(T)                                                                      \
-  template void pairwise_distances<T>(const T*, int64_t, const T*, int64_t, int64_t, Metric,   \
-                                      bool, T*, int);                                          \
-  template void argkmin<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t, Metric,     \
-                           bool, T*, int64_t*, int);
-TL_INSTANTIATE(float)
-TL_INSTANTIATE(double)
-#undef TL_INSTANTIATE
+TL_INSTANTIATE_DISTANCE(float)
+TL_INSTANTIATE_DISTANCE(double)
 
 }  // namespace tl::cuda::distance
