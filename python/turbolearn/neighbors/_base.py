@@ -117,9 +117,7 @@ class NeighborsBase(MultiOutputMixin, BaseEstimator):
         y ends on X's device: a host y given with CuPy X is copied there once, here.
         """
         if not _is_device_array(X):
-            return validate_data(
-                self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, order="C"
-            )
+            return validate_data(self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, order="C")
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -128,10 +126,7 @@ class NeighborsBase(MultiOutputMixin, BaseEstimator):
         xp = _ops.array_namespace(X)
         y = y if _is_device_array(y) else np.asarray(y)
         if y.dtype.kind not in "biuf":
-            raise TypeError(
-                f"y must be numeric when X is a CuPy array (the device holds no "
-                f"{y.dtype} labels); got dtype {y.dtype}."
-            )
+            raise TypeError(f"y must be numeric when X is a CuPy array; got dtype {y.dtype}.")
         y = xp.asarray(y)
         if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
             raise ValueError(
@@ -182,7 +177,7 @@ class NeighborsBase(MultiOutputMixin, BaseEstimator):
 
     def _fit(self, X, y=None):
         """Validates and stores the training data; supervised estimators also get
-        ``self._y``, the targets as validated (classifiers encode them first)."""
+        ``self._y``, the targets as validated (classifiers then encode them)."""
         if self.__sklearn_tags__().target_tags.required:
             X, self._y = self._validate_X_y(X, y)
         else:

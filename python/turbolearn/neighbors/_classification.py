@@ -63,8 +63,8 @@ class KNeighborsClassifier(_WeightedKNeighborsMixin, ClassifierMixin, NeighborsB
 
     Notes
     -----
-    Class votes are ties broken by the first class in ``classes_``, as in
-    scikit-learn; equally distant neighbours by the lower training index.
+    Tied class votes go to the first class in ``classes_``, as in scikit-learn;
+    between equally distant neighbours, the lower training index is chosen.
     With CuPy data the labels must be numeric.
     """
     )
@@ -164,11 +164,11 @@ class KNeighborsClassifier(_WeightedKNeighborsMixin, ClassifierMixin, NeighborsB
         if not self.outputs_2d_:
             return self.classes_[probabilities.argmax(axis=1)]
         xp = _ops.array_namespace(probabilities[0])
-        return xp.stack(
-            [classes[proba.argmax(axis=1)] for (classes, _), proba in
-             zip(self._outputs(), probabilities, strict=True)],
-            axis=1,
-        )
+        labels = [
+            classes[proba.argmax(axis=1)]
+            for (classes, _), proba in zip(self._outputs(), probabilities, strict=True)
+        ]
+        return xp.stack(labels, axis=1)
 
     def predict_proba(self, X):
         """Return probability estimates for the test data X.
