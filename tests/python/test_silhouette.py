@@ -42,8 +42,8 @@ def test_matches_sklearn(backend, metric, dtype):
 
 @pytest.mark.parametrize("working_memory", [0.001, 0.05])
 def test_chunks(monkeypatch, working_memory):
-    # 0.001 MiB holds less than one row (300 distances and 4 one-hot entries): one
-    # row per chunk; 0.05 MiB holds 21 rows, chunks that divide nothing.
+    # 0.001 MiB holds less than one row (300 distances and 4 cluster sums): one row
+    # per chunk; 0.05 MiB holds 21 rows, chunks that divide nothing.
     X, labels = _clusters(300)
     expected = sklearn.metrics.silhouette_samples(X, labels)
     rows = []
@@ -55,8 +55,18 @@ def test_chunks(monkeypatch, working_memory):
     monkeypatch.setattr(_ops, "pairwise_distances", record)
     with sklearn.config_context(working_memory=working_memory):
         s = silhouette_samples(X, labels)
-    assert sum(rows) == 300 and max(rows) == max(1, int(working_memory * 2**20 // ((300 + 4) * 8)))
+    assert sum(rows) == 300 and max(rows) == max(1, int(working_memory * 2**20 // (300 * 8 + 4 * 8)))
     np.testing.assert_allclose(s, expected, **TOL[np.float64])
+
+
+def test_many_clusters():
+    # Clusters of 1 to 3 samples: as many clusters as a third of the samples or more.
+    X, labels = _clusters(300, n_labels=120)
+    assert np.unique(labels).size > 100
+    np.testing.assert_allclose(
+        silhouette_samples(X, labels), sklearn.metrics.silhouette_samples(X, labels),
+        **TOL[np.float64]
+    )
 
 
 def test_singletons_score_zero():

@@ -82,13 +82,17 @@ def silhouette_samples(X, labels, *, metric="euclidean"):
             )
     else:
         metric = _kernel_metric(metric)
-    # Sums of distances per cluster are one GEMM of a distance block with the
-    # n x n_labels one-hot matrix of the labels.
-    one_hot = xp.zeros((n_samples, n_labels), dtype=X.dtype)
-    one_hot[xp.arange(n_samples), codes] = 1
-    # Per row: its distances and its share of the one-hot matrix, as scikit-learn's
+    # Samples sorted by cluster make each cluster a run of columns of a distance
+    # block, summed by one reduceat: O(n) per row whatever the number of clusters
+    # (a one-hot GEMM costs O(n * n_labels) and n x n_labels memory), accumulated in
+    # float64 as scikit-learn's bincount does.
+    order = xp.argsort(codes, kind="stable")
+    codes = codes[order]
+    starts = xp.concatenate([xp.zeros(1, dtype=sizes.dtype), xp.cumsum(sizes)[:-1]])
+    Xs = None if metric == "precomputed" else X[order]
+    # Per row: its distances and their float64 cluster sums, as scikit-learn's
     # pairwise_distances_chunked counts working memory.
-    row_bytes = (n_samples + n_labels) * X.itemsize
+    row_bytes = n_samples * X.itemsize + n_labels * 8
     step = max(1, min(n_samples, int(get_config()["working_memory"] * 2**20 // row_bytes)))
     a = xp.empty(n_samples, dtype=X.dtype)
     b = xp.empty(n_samples, dtype=X.dtype)
@@ -96,13 +100,13 @@ def silhouette_samples(X, labels, *, metric="euclidean"):
         stop = min(start + step, n_samples)
         rows = xp.arange(stop - start)
         if metric == "precomputed":
-            D = X[start:stop]
+            D = X[order[start:stop]][:, order]
         else:
-            D = _ops.pairwise_distances(X[start:stop], X, metric)
+            D = _ops.pairwise_distances(Xs[start:stop], Xs, metric)
             # A point's distance to itself is 0 by definition; the GEMM-based
             # metrics would leave round-off there (scikit-learn zeroes it too).
             D[rows, rows + start] = 0
-        sums = D @ one_hot
+        sums = xp.add.reduceat(D, starts, axis=1, dtype=np.float64)
         own = codes[start:stop]
         a[start:stop] = sums[rows, own]
         sums[rows, own] = xp.inf
@@ -110,8 +114,10 @@ def silhouette_samples(X, labels, *, metric="euclidean"):
     with np.errstate(divide="ignore", invalid="ignore"):
         a /= (sizes - 1)[codes]
         s = (b - a) / xp.maximum(a, b)
-    # Singletons (a = 0/0) score 0.
-    return xp.nan_to_num(s)
+    # Singletons (a = 0/0) score 0; back to the order of X.
+    out = xp.empty_like(s)
+    out[order] = xp.nan_to_num(s)
+    return out
 
 
 @validate_params(
