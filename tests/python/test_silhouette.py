@@ -55,7 +55,8 @@ def test_chunks(monkeypatch, working_memory):
     monkeypatch.setattr(_ops, "pairwise_distances", record)
     with sklearn.config_context(working_memory=working_memory):
         s = silhouette_samples(X, labels)
-    assert sum(rows) == 300 and max(rows) == max(1, int(working_memory * 2**20 // (300 * 8 + 4 * 8)))
+    row_bytes = 300 * 8 + 4 * 8
+    assert sum(rows) == 300 and max(rows) == max(1, int(working_memory * 2**20 // row_bytes))
     np.testing.assert_allclose(s, expected, **TOL[np.float64])
 
 

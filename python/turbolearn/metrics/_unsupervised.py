@@ -23,7 +23,9 @@ def _check_labels(labels, X):
     if _is_device_array(X):
         labels = xp.asarray(labels)  # a host array is copied to the device once
         if labels.ndim != 1:
-            raise ValueError(f"y should be a 1d array, got an array of shape {labels.shape} instead.")
+            raise ValueError(
+                f"y should be a 1d array, got an array of shape {labels.shape} instead."
+            )
     else:
         labels = column_or_1d(labels, warn=True)
     check_consistent_length(X, labels)
@@ -104,7 +106,7 @@ def silhouette_samples(X, labels, *, metric="euclidean"):
         else:
             D = _ops.pairwise_distances(Xs[start:stop], Xs, metric)
             # A point's distance to itself is 0 by definition; the GEMM-based
-            # metrics would leave round-off there (scikit-learn zeroes it too).
+            # metrics would leave round-off there (scikit-learn zeroes it for euclidean).
             D[rows, rows + start] = 0
         sums = xp.add.reduceat(D, starts, axis=1, dtype=np.float64)
         own = codes[start:stop]
