@@ -1,0 +1,274 @@
+#include "dbscan.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <parallel/algorithm>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "threads.hpp"
+
+namespace tl::dbscan {
+
+Metric parse_metric(const std::string& name) {
+  if (name == "euclidean") return Metric::euclidean;
+  if (name == "manhattan") return Metric::manhattan;
+  throw std::invalid_argument("unknown metric '" + name + "' (expected euclidean or manhattan)");
+}
+
+namespace {
+
+constexpr int kMaxGridDims = 3;  // 3^3 = 27 neighbour cells; more dimensions prune little more
+
+// The cells every grid of one call shares: up to three features (those with the widest range)
+// cut into cells of edge just above eps, so two points within eps (in either metric, each
+// coordinate differs by at most the distance) are never more than one cell apart, whatever
+// the rounding of the division. Other features are only checked by the distance itself.
+struct Frame {
+  int dims = 0;  // 0: a single cell, i.e. a plain all-pairs scan
+  int64_t feature[kMaxGridDims] = {};
+  int64_t extent[kMaxGridDims] = {};
+  double lo[kMaxGridDims] = {};
+  double edge = 0;
+
+  template <class T>
+  int64_t key(const T* x) const {
+    int64_t k = 0;
+    for (int g = 0; g < dims; ++g)
+      k = k * extent[g] + static_cast<int64_t>((double(x[feature[g]]) - lo[g]) / edge);
+    return k;
+  }
+  void coords(int64_t key, int64_t* c) const {
+    for (int g = dims - 1; g >= 0; --g) {
+      c[g] = key % extent[g];
+      key /= extent[g];
+    }
+  }
+};
+
+template <class T>
+Frame make_frame(const T* X, int64_t n, int64_t d, double eps) {
+  std::vector<double> lo(d, std::numeric_limits<double>::infinity()), hi(d, -lo[0]);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t f = 0; f < d; ++f) {
+      lo[f] = std::min(lo[f], double(X[i * d + f]));
+      hi[f] = std::max(hi[f], double(X[i * d + f]));
+    }
+  std::vector<int64_t> order(d);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return hi[a] - lo[a] > hi[b] - lo[b]; });
+  Frame fr;
+  fr.edge = eps * (1 + 1e-9);
+  double cells = 1;
+  for (int64_t f : order) {
+    const double extent = std::floor((hi[f] - lo[f]) / fr.edge) + 1;
+    if (fr.dims == kMaxGridDims || cells * extent > 0x1p62) break;  // keys must fit in int64
+    fr.feature[fr.dims] = f;
+    fr.extent[fr.dims] = static_cast<int64_t>(extent);
+    fr.lo[fr.dims++] = lo[f];
+    cells *= extent;
+  }
+  return fr;
+}
+
+// A set of points sorted by cell (ascending index within a cell), with its distinct cells.
+template <class T>
+struct Grid {
+  std::vector<T> points;       // the sorted rows, d columns
+  std::vector<int64_t> ids;    // their indices in X
+  std::vector<int64_t> keys;   // distinct cell keys, ascending
+  std::vector<int64_t> start;  // rows of cell c: [start[c], start[c + 1])
+};
+
+template <class T>
+void index_cells(Grid<T>& g, const std::vector<int64_t>& row_keys) {
+  for (size_t r = 0; r < row_keys.size(); ++r)
+    if (r == 0 || row_keys[r] != row_keys[r - 1]) {
+      g.keys.push_back(row_keys[r]);
+      g.start.push_back(static_cast<int64_t>(r));
+    }
+  g.start.push_back(static_cast<int64_t>(row_keys.size()));
+}
+
+template <class T>
+Grid<T> make_grid(const Frame& fr, const T* X, int64_t n, int64_t d, int nt) {
+  std::vector<std::pair<int64_t, int64_t>> order(n);  // (cell key, index)
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < n; ++i) order[i] = {fr.key(X + i * d), i};
+  __gnu_parallel::sort(order.begin(), order.end());
+  Grid<T> g;
+  g.points.resize(n * d);
+  g.ids.resize(n);
+  std::vector<int64_t> row_keys(n);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t r = 0; r < n; ++r) {
+    row_keys[r] = order[r].first;
+    g.ids[r] = order[r].second;
+    std::copy_n(X + order[r].second * d, d, g.points.data() + r * d);
+  }
+  index_cells(g, row_keys);
+  return g;
+}
+
+// The rows of `g` whose index passes `keep`, in the same order (no new sort).
+template <class T, class Keep>
+Grid<T> subset(const Grid<T>& g, int64_t d, Keep keep) {
+  Grid<T> s;
+  std::vector<int64_t> row_keys;
+  for (size_t c = 0; c < g.keys.size(); ++c)
+    for (int64_t r = g.start[c]; r < g.start[c + 1]; ++r)
+      if (keep(g.ids[r])) {
+        s.ids.push_back(g.ids[r]);
+        s.points.insert(s.points.end(), g.points.begin() + r * d, g.points.begin() + (r + 1) * d);
+        row_keys.push_back(g.keys[c]);
+      }
+  index_cells(s, row_keys);
+  return s;
+}
+
+struct Within {
+  Metric metric;
+  double eps, eps2;
+  template <class T>
+  bool operator()(const T* a, const T* b, int64_t d) const {
+    double s = 0;  // in double, as scikit-learn's trees compute it, whatever T is
+    if (metric == Metric::euclidean) {
+      for (int64_t f = 0; f < d; ++f) s += (double(a[f]) - double(b[f])) * (double(a[f]) - double(b[f]));
+      return s <= eps2;
+    }
+    for (int64_t f = 0; f < d; ++f) s += std::fabs(double(a[f]) - double(b[f]));
+    return s <= eps;
+  }
+};
+
+// Row ranges of `data` in the cells next to (and including) query cell `key`; with `half`,
+// only cells whose key is not below it, so each unordered pair of cells is visited once.
+template <class T>
+int neighbour_cells(const Frame& fr, const Grid<T>& data, int64_t key, bool half,
+                    std::pair<int64_t, int64_t>* ranges) {
+  int64_t c[kMaxGridDims], nb[kMaxGridDims];
+  fr.coords(key, c);
+  int count = 0, combos = 1;
+  for (int g = 0; g < fr.dims; ++g) combos *= 3;
+  for (int o = 0; o < combos; ++o) {
+    bool inside = true;
+    int64_t k = 0;
+    for (int g = 0, rest = o; g < fr.dims; ++g, rest /= 3) {
+      nb[g] = c[g] + rest % 3 - 1;
+      inside = inside && nb[g] >= 0 && nb[g] < fr.extent[g];
+      k = k * fr.extent[g] + nb[g];
+    }
+    if (!inside || (half && k < key)) continue;
+    const auto it = std::lower_bound(data.keys.begin(), data.keys.end(), k);
+    if (it == data.keys.end() || *it != k) continue;
+    const size_t cell = it - data.keys.begin();
+    ranges[count++] = {data.start[cell], data.start[cell + 1]};
+  }
+  return count;
+}
+
+// Calls visit(i, j) for every query point i and data point j within eps (indices into X).
+// Query cells are spread over the threads, and all calls for one i come from one thread.
+// With `half` (queries == data), each unordered pair {i, j}, i != j, is visited once.
+template <class T, class Visit>
+void join(const Frame& fr, const Grid<T>& queries, const Grid<T>& data, int64_t d, bool half,
+          const Within& within, int nt, Visit visit) {
+  const int64_t ncells = static_cast<int64_t>(queries.keys.size());
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 16)
+  for (int64_t c = 0; c < ncells; ++c) {
+    std::pair<int64_t, int64_t> ranges[27];
+    const int nr = neighbour_cells(fr, data, queries.keys[c], half, ranges);
+    for (int64_t q = queries.start[c]; q < queries.start[c + 1]; ++q) {
+      const T* x = queries.points.data() + q * d;
+      for (int k = 0; k < nr; ++k) {
+        const bool own = half && ranges[k].first == queries.start[c];
+        for (int64_t r = own ? q + 1 : ranges[k].first; r < ranges[k].second; ++r)
+          if (within(x, data.points.data() + r * d, d)) visit(queries.ids[q], data.ids[r]);
+      }
+    }
+  }
+}
+
+// Lock-free union-find whose root is always the smallest index of its set: a union hooks the
+// larger root under the smaller with a CAS, and finds halve paths as they go.
+class Forest {
+ public:
+  explicit Forest(int64_t n, int nt) : parent_(n) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < n; ++i) parent_[i].store(i, std::memory_order_relaxed);
+  }
+  int64_t find(int64_t x) {
+    for (;;) {
+      int64_t p = parent_[x].load(std::memory_order_acquire);
+      if (p == x) return x;
+      const int64_t gp = parent_[p].load(std::memory_order_acquire);
+      if (gp != p) parent_[x].compare_exchange_weak(p, gp, std::memory_order_acq_rel);
+      x = gp;
+    }
+  }
+  void unite(int64_t a, int64_t b) {
+    for (;;) {
+      a = find(a);
+      b = find(b);
+      if (a == b) return;
+      if (a < b) std::swap(a, b);
+      int64_t expected = a;  // fails if another thread hooked root a meanwhile: retry
+      if (parent_[a].compare_exchange_strong(expected, b, std::memory_order_acq_rel)) return;
+    }
+  }
+
+ private:
+  std::vector<std::atomic<int64_t>> parent_;
+};
+
+}  // namespace
+
+template <class T>
+void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, const double* weight,
+            Metric metric, int64_t* labels, uint8_t* core, int n_threads) {
+  if (n == 0) return;
+  const int nt = threads::resolve(n_threads, double(n) * d * 64);
+  const Frame fr = make_frame(X, n, d, eps);
+  const Within within{metric, eps, eps * eps};
+  const Grid<T> all = make_grid(fr, X, n, d, nt);
+
+  // 1. Core points: the weight of each eps-neighbourhood, the point itself included.
+  std::vector<double> mass(n);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < n; ++i) mass[i] = weight ? weight[i] : 1.0;
+  join(fr, all, all, d, false, within, nt, [&](int64_t i, int64_t j) {
+    if (i != j) mass[i] += weight ? weight[j] : 1.0;
+  });
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < n; ++i) core[i] = mass[i] >= min_samples;
+
+  // 2. Clusters: connected components of the core points within eps of each other, numbered
+  // in order of their smallest index (each set's root).
+  const Grid<T> cores = subset(all, d, [&](int64_t i) { return core[i] != 0; });
+  Forest forest(n, nt);
+  join(fr, cores, cores, d, true, within, nt, [&](int64_t i, int64_t j) { forest.unite(i, j); });
+  int64_t clusters = 0;
+  for (int64_t i = 0; i < n; ++i) labels[i] = core[i] && forest.find(i) == i ? clusters++ : -1;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    if (core[i] && labels[i] < 0) labels[i] = labels[forest.find(i)];  // roots are labelled
+
+  // 3. Border points: scikit-learn expands clusters in label order and a point keeps the
+  // first label it gets, so it ends in the smallest label among its core neighbours.
+  const Grid<T> others = subset(all, d, [&](int64_t i) { return core[i] == 0; });
+  join(fr, others, cores, d, false, within, nt, [&](int64_t i, int64_t j) {
+    if (labels[i] < 0 || labels[j] < labels[i]) labels[i] = labels[j];
+  });
+}
+
+template void dbscan<float>(const float*, int64_t, int64_t, double, double, const double*, Metric,
+                            int64_t*, uint8_t*, int);
+template void dbscan<double>(const double*, int64_t, int64_t, double, double, const double*,
+                             Metric, int64_t*, uint8_t*, int);
+
+}  // namespace tl::dbscan

@@ -1,0 +1,22 @@
+// DBSCAN clustering with scikit-learn's labels, in O(n) memory: radius-neighbour counts mark
+// the core points, a lock-free union-find joins core points within eps, and each border point
+// takes the smallest cluster label among its core neighbours. Row-major, float or double.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace tl::dbscan {
+
+enum class Metric { euclidean, manhattan };
+
+Metric parse_metric(const std::string& name);  // throws std::invalid_argument
+
+// labels (n): clusters numbered in order of their lowest-index core point, a border point in
+// the first cluster that reaches it, -1 for noise (scikit-learn's dbscan_inner); core (n): 1
+// for core points, whose eps-neighbourhood (themselves included, distance <= eps) weighs at
+// least min_samples. `weight` (n, or null for all ones) is the sample weight.
+template <class T>
+void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, const double* weight,
+            Metric metric, int64_t* labels, uint8_t* core, int n_threads);
+
+}  // namespace tl::dbscan
