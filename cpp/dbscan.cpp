@@ -238,11 +238,14 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
   const Grid<T> all = make_grid(fr, X, n, d, nt);
 
   // 1. Core points: the weight of each eps-neighbourhood, the point itself included.
+  // Each pair is tested once and credits both ends, atomically: j's cell may be another
+  // thread's query cell.
   std::vector<double> mass(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t i = 0; i < n; ++i) mass[i] = weight ? weight[i] : 1.0;
-  join(fr, all, all, d, false, within, nt, [&](int64_t i, int64_t j) {
-    if (i != j) mass[i] += weight ? weight[j] : 1.0;
+  join(fr, all, all, d, true, within, nt, [&](int64_t i, int64_t j) {
+    std::atomic_ref<double>(mass[i]).fetch_add(weight ? weight[j] : 1.0, std::memory_order_relaxed);
+    std::atomic_ref<double>(mass[j]).fetch_add(weight ? weight[i] : 1.0, std::memory_order_relaxed);
   });
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t i = 0; i < n; ++i) core[i] = mass[i] >= min_samples;
