@@ -5,14 +5,33 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <tuple>
 #include <parallel/algorithm>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
+#include "isa.hpp"
 #include "threads.hpp"
 
 namespace tl::dbscan {
+
+#define TL_DECLARE_ISA(ns) \
+  namespace ns {           \
+  ScanFn scan_kernel();    \
+  }
+TL_DECLARE_ISA(baseline)
+TL_DECLARE_ISA(avx2)
+TL_DECLARE_ISA(avx512)
+#undef TL_DECLARE_ISA
+
+ScanFn scan_kernel() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::scan_kernel();
+    case isa::Level::avx2: return avx2::scan_kernel();
+    default: return baseline::scan_kernel();
+  }
+}
 
 Metric parse_metric(const std::string& name) {
   if (name == "euclidean") return Metric::euclidean;
@@ -77,79 +96,68 @@ Frame make_frame(const T* X, int64_t n, int64_t d, double eps) {
 }
 
 // A set of points sorted by cell (ascending index within a cell), with its distinct cells.
-template <class T>
+// Coordinates are feature-major doubles, so the scan vectorises across candidates.
 struct Grid {
-  std::vector<T> points;       // the sorted rows, d columns
-  std::vector<int64_t> ids;    // their indices in X
+  int64_t rows = 0;
+  std::vector<double> coords;  // feature f of row r at coords[f * rows + r]
+  std::vector<int64_t> ids;    // each row's index in X
   std::vector<int64_t> keys;   // distinct cell keys, ascending
   std::vector<int64_t> start;  // rows of cell c: [start[c], start[c + 1])
+  int64_t largest_cell = 0;
 };
 
-template <class T>
-void index_cells(Grid<T>& g, const std::vector<int64_t>& row_keys) {
-  for (size_t r = 0; r < row_keys.size(); ++r)
+// A grid of the rows `ids` (coordinates source(r, f)) in cells `row_keys`, both in order.
+template <class Source>
+Grid make_grid(std::vector<int64_t> ids, const std::vector<int64_t>& row_keys, int64_t d, int nt,
+               Source source) {
+  Grid g;
+  g.rows = static_cast<int64_t>(ids.size());
+  g.ids = std::move(ids);
+  g.coords.resize(g.rows * d);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t r = 0; r < g.rows; ++r)
+    for (int64_t f = 0; f < d; ++f) g.coords[f * g.rows + r] = source(r, f);
+  for (int64_t r = 0; r < g.rows; ++r)
     if (r == 0 || row_keys[r] != row_keys[r - 1]) {
       g.keys.push_back(row_keys[r]);
-      g.start.push_back(static_cast<int64_t>(r));
+      g.start.push_back(r);
     }
-  g.start.push_back(static_cast<int64_t>(row_keys.size()));
+  g.start.push_back(g.rows);
+  for (size_t c = 0; c + 1 < g.start.size(); ++c)
+    g.largest_cell = std::max(g.largest_cell, g.start[c + 1] - g.start[c]);
+  return g;
 }
 
 template <class T>
-Grid<T> make_grid(const Frame& fr, const T* X, int64_t n, int64_t d, int nt) {
+Grid grid_of(const Frame& fr, const T* X, int64_t n, int64_t d, int nt) {
   std::vector<std::pair<int64_t, int64_t>> order(n);  // (cell key, index)
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t i = 0; i < n; ++i) order[i] = {fr.key(X + i * d), i};
   __gnu_parallel::sort(order.begin(), order.end());
-  Grid<T> g;
-  g.points.resize(n * d);
-  g.ids.resize(n);
-  std::vector<int64_t> row_keys(n);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t r = 0; r < n; ++r) {
-    row_keys[r] = order[r].first;
-    g.ids[r] = order[r].second;
-    std::copy_n(X + order[r].second * d, d, g.points.data() + r * d);
-  }
-  index_cells(g, row_keys);
-  return g;
+  std::vector<int64_t> ids(n), row_keys(n);
+  for (int64_t r = 0; r < n; ++r) std::tie(row_keys[r], ids[r]) = order[r];
+  return make_grid(std::move(ids), row_keys, d, nt,
+                   [&](int64_t r, int64_t f) { return double(X[order[r].second * d + f]); });
 }
 
 // The rows of `g` whose index passes `keep`, in the same order (no new sort).
-template <class T, class Keep>
-Grid<T> subset(const Grid<T>& g, int64_t d, Keep keep) {
-  Grid<T> s;
-  std::vector<int64_t> row_keys;
+template <class Keep>
+Grid subset(const Grid& g, int64_t d, int nt, Keep keep) {
+  std::vector<int64_t> rows, ids, row_keys;
   for (size_t c = 0; c < g.keys.size(); ++c)
     for (int64_t r = g.start[c]; r < g.start[c + 1]; ++r)
       if (keep(g.ids[r])) {
-        s.ids.push_back(g.ids[r]);
-        s.points.insert(s.points.end(), g.points.begin() + r * d, g.points.begin() + (r + 1) * d);
+        rows.push_back(r);
+        ids.push_back(g.ids[r]);
         row_keys.push_back(g.keys[c]);
       }
-  index_cells(s, row_keys);
-  return s;
+  return make_grid(std::move(ids), row_keys, d, nt,
+                   [&](int64_t r, int64_t f) { return g.coords[f * g.rows + rows[r]]; });
 }
-
-struct Within {
-  Metric metric;
-  double eps, eps2;
-  template <class T>
-  bool operator()(const T* a, const T* b, int64_t d) const {
-    double s = 0;  // in double, as scikit-learn's trees compute it, whatever T is
-    if (metric == Metric::euclidean) {
-      for (int64_t f = 0; f < d; ++f) s += (double(a[f]) - double(b[f])) * (double(a[f]) - double(b[f]));
-      return s <= eps2;
-    }
-    for (int64_t f = 0; f < d; ++f) s += std::fabs(double(a[f]) - double(b[f]));
-    return s <= eps;
-  }
-};
 
 // Row ranges of `data` in the cells next to (and including) query cell `key`; with `half`,
 // only cells whose key is not below it, so each unordered pair of cells is visited once.
-template <class T>
-int neighbour_cells(const Frame& fr, const Grid<T>& data, int64_t key, bool half,
+int neighbour_cells(const Frame& fr, const Grid& data, int64_t key, bool half,
                     std::pair<int64_t, int64_t>* ranges) {
   int64_t c[kMaxGridDims], nb[kMaxGridDims];
   fr.coords(key, c);
@@ -175,20 +183,27 @@ int neighbour_cells(const Frame& fr, const Grid<T>& data, int64_t key, bool half
 // Calls visit(i, j) for every query point i and data point j within eps (indices into X).
 // Query cells are spread over the threads, and all calls for one i come from one thread.
 // With `half` (queries == data), each unordered pair {i, j}, i != j, is visited once.
-template <class T, class Visit>
-void join(const Frame& fr, const Grid<T>& queries, const Grid<T>& data, int64_t d, bool half,
-          const Within& within, int nt, Visit visit) {
+template <class Visit>
+void join(const Frame& fr, const Grid& queries, const Grid& data, int64_t d, bool half,
+          double eps, Metric metric, int nt, Visit visit) {
+  const ScanFn scan = scan_kernel();
   const int64_t ncells = static_cast<int64_t>(queries.keys.size());
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 16)
-  for (int64_t c = 0; c < ncells; ++c) {
-    std::pair<int64_t, int64_t> ranges[27];
-    const int nr = neighbour_cells(fr, data, queries.keys[c], half, ranges);
-    for (int64_t q = queries.start[c]; q < queries.start[c + 1]; ++q) {
-      const T* x = queries.points.data() + q * d;
-      for (int k = 0; k < nr; ++k) {
-        const bool own = half && ranges[k].first == queries.start[c];
-        for (int64_t r = own ? q + 1 : ranges[k].first; r < ranges[k].second; ++r)
-          if (within(x, data.points.data() + r * d, d)) visit(queries.ids[q], data.ids[r]);
+#pragma omp parallel num_threads(nt)
+  {
+    std::vector<double> x(d);
+    std::vector<int64_t> hits(data.largest_cell);
+#pragma omp for schedule(dynamic, 16)
+    for (int64_t c = 0; c < ncells; ++c) {
+      std::pair<int64_t, int64_t> ranges[27];
+      const int nr = neighbour_cells(fr, data, queries.keys[c], half, ranges);
+      for (int64_t q = queries.start[c]; q < queries.start[c + 1]; ++q) {
+        for (int64_t f = 0; f < d; ++f) x[f] = queries.coords[f * queries.rows + q];
+        for (int k = 0; k < nr; ++k) {
+          const bool own = half && ranges[k].first == queries.start[c];
+          const int64_t found = scan(data.coords.data(), data.rows, own ? q + 1 : ranges[k].first,
+                                     ranges[k].second, x.data(), d, eps, metric, hits.data());
+          for (int64_t h = 0; h < found; ++h) visit(queries.ids[q], data.ids[hits[h]]);
+        }
       }
     }
   }
@@ -234,8 +249,7 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
   if (n == 0) return;
   const int nt = threads::resolve(n_threads, double(n) * d * 64);
   const Frame fr = make_frame(X, n, d, eps);
-  const Within within{metric, eps, eps * eps};
-  const Grid<T> all = make_grid(fr, X, n, d, nt);
+  const Grid all = grid_of(fr, X, n, d, nt);
 
   // 1. Core points: the weight of each eps-neighbourhood, the point itself included.
   // Each pair is tested once and credits both ends, atomically: j's cell may be another
@@ -243,7 +257,7 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
   std::vector<double> mass(n);
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t i = 0; i < n; ++i) mass[i] = weight ? weight[i] : 1.0;
-  join(fr, all, all, d, true, within, nt, [&](int64_t i, int64_t j) {
+  join(fr, all, all, d, true, eps, metric, nt, [&](int64_t i, int64_t j) {
     std::atomic_ref<double>(mass[i]).fetch_add(weight ? weight[j] : 1.0, std::memory_order_relaxed);
     std::atomic_ref<double>(mass[j]).fetch_add(weight ? weight[i] : 1.0, std::memory_order_relaxed);
   });
@@ -252,9 +266,9 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
 
   // 2. Clusters: connected components of the core points within eps of each other, numbered
   // in order of their smallest index (each set's root).
-  const Grid<T> cores = subset(all, d, [&](int64_t i) { return core[i] != 0; });
+  const Grid cores = subset(all, d, nt, [&](int64_t i) { return core[i] != 0; });
   Forest forest(n, nt);
-  join(fr, cores, cores, d, true, within, nt, [&](int64_t i, int64_t j) { forest.unite(i, j); });
+  join(fr, cores, cores, d, true, eps, metric, nt, [&](int64_t i, int64_t j) { forest.unite(i, j); });
   int64_t clusters = 0;
   for (int64_t i = 0; i < n; ++i) labels[i] = core[i] && forest.find(i) == i ? clusters++ : -1;
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -263,8 +277,8 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
 
   // 3. Border points: scikit-learn expands clusters in label order and a point keeps the
   // first label it gets, so it ends in the smallest label among its core neighbours.
-  const Grid<T> others = subset(all, d, [&](int64_t i) { return core[i] == 0; });
-  join(fr, others, cores, d, false, within, nt, [&](int64_t i, int64_t j) {
+  const Grid others = subset(all, d, nt, [&](int64_t i) { return core[i] == 0; });
+  join(fr, others, cores, d, false, eps, metric, nt, [&](int64_t i, int64_t j) {
     if (labels[i] < 0 || labels[j] < labels[i]) labels[i] = labels[j];
   });
 }
