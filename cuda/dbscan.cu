@@ -81,10 +81,11 @@ __global__ void union_kernel(const T* X, int64_t n, int64_t d, double eps, Metri
       unite(parent, static_cast<Index>(i), static_cast<Index>(j));
 }
 
-// Points every core point straight at its root (the smallest index of its cluster).
+// Points every core point straight at its root (the smallest index of its cluster); other
+// threads' finds read these parents meanwhile, so the write is atomic too.
 __global__ void flatten_kernel(int64_t n, const uint8_t* core, Index* parent) {
   const int64_t i = point();
-  if (i < n && core[i]) parent[i] = find(parent, static_cast<Index>(i));
+  if (i < n && core[i]) atomicExch(parent + i, find(parent, static_cast<Index>(i)));
 }
 
 // rank[r] = the number of roots before r, for every root r: one block scans chunk by chunk.
