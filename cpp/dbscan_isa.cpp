@@ -10,7 +10,6 @@
 namespace tl::dbscan::TL_ISA_NS {
 namespace {
 
-using ::tl::TL_ISA_NS::simd::Scalar;
 using ::tl::TL_ISA_NS::simd::Vec;
 
 // Sum over features of the squared (euclidean) or absolute (manhattan) differences between x
@@ -30,15 +29,14 @@ int64_t scan(const double* coords, int64_t ld, int64_t begin, int64_t end, const
   // s <= bound  <=>  s < the next double above it: the vector type only has a strict compare.
   const double bound = metric == Metric::euclidean ? eps * eps : eps;
   const double above = std::nextafter(bound, INFINITY);
-  int64_t count = 0, r = begin;
   using V = Vec<double>;
-  for (; r + V::width <= end; r += V::width)
-    for (uint32_t mask = lt_mask(distance<V>(coords, ld, r, x, d, metric), V::set1(above)); mask;
-         mask &= mask - 1)
-      hits[count++] = r + __builtin_ctz(mask);
-  for (; r < end; ++r)
-    if (lt_mask(distance<Scalar<double>>(coords, ld, r, x, d, metric), Scalar<double>::set1(above)))
-      hits[count++] = r;
+  static_assert(V::width <= kScanPadding);
+  int64_t count = 0;
+  for (int64_t r = begin; r < end; r += V::width) {  // the last step reads into the padding
+    uint32_t mask = lt_mask(distance<V>(coords, ld, r, x, d, metric), V::set1(above));
+    if (end - r < V::width) mask &= (1u << (end - r)) - 1;
+    for (; mask; mask &= mask - 1) hits[count++] = r + __builtin_ctz(mask);
+  }
   return count;
 }
 
