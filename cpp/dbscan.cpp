@@ -205,12 +205,13 @@ int neighbour_runs(const Frame& fr, const Grid& data, int64_t key, bool half,
   return count;
 }
 
-// Calls visit(i, j) for every query point i and data point j within eps (indices into X).
-// Query cells are spread over the threads, and all calls for one i come from one thread.
-// With `half` (queries == data), each unordered pair {i, j}, i != j, is visited once.
+// Calls visit(i, ids, count) for every query point i with the indices (into X) of the data
+// points within eps of it, one run of cells at a time; with `list` false, ids is null (only
+// counts). Query cells are spread over the threads, and all calls for one i come from one
+// thread. With `half` (queries == data), each unordered pair {i, j}, i != j, is reported once.
 template <class Visit>
 void join(const Frame& fr, const Grid& queries, const Grid& data, int64_t d, bool half,
-          double eps, Metric metric, int nt, Visit visit) {
+          bool list, double eps, Metric metric, int nt, Visit visit) {
   const ScanFn scan = scan_kernel();
   const int64_t ncells = static_cast<int64_t>(queries.keys.size());
 #pragma omp parallel num_threads(nt)
@@ -226,8 +227,10 @@ void join(const Frame& fr, const Grid& queries, const Grid& data, int64_t d, boo
         for (int k = 0; k < nr; ++k) {
           const bool own = half && ranges[k].first == queries.start[c];
           const int64_t found = scan(data.coords.data(), data.rows, own ? q + 1 : ranges[k].first,
-                                     ranges[k].second, x.data(), d, eps, metric, hits.data());
-          for (int64_t h = 0; h < found; ++h) visit(queries.ids[q], data.ids[hits[h]]);
+                                     ranges[k].second, x.data(), d, eps, metric,
+                                     list ? hits.data() : nullptr);
+          for (int64_t h = 0; list && h < found; ++h) hits[h] = data.ids[hits[h]];
+          if (found) visit(queries.ids[q], list ? hits.data() : nullptr, found);
         }
       }
     }
@@ -267,21 +270,34 @@ class Forest {
 };
 
 // core[i] = whether the weight of i's eps-neighbourhood, i included, reaches min_samples.
-// Each pair is tested once and credits both ends, atomically (j's cell may be another
-// thread's query cell). M is int64_t without weights: a locked add, not a compare-exchange
-// loop as for double, which is most of the pass on 2-D data.
+// In up to 3 dimensions the grid is exact and about a third of the candidates are
+// neighbours: each point counts its own (both ends of a pair test it; no atomics). In more,
+// candidates are many, neighbours few and distances dearer: each pair is tested once and
+// credits both ends atomically (the other end's cell may be another thread's). M is int64_t
+// without weights (a locked add instead of a compare-exchange loop). 2x either way, measured.
 template <class M>
 void mark_cores(const Frame& fr, const Grid& all, int64_t d, double eps, Metric metric,
                 const double* weight, double min_samples, int nt, uint8_t* core) {
   const int64_t n = all.rows;
   auto mass_of = [&](int64_t i) { return weight ? M(weight[i]) : M(1); };
-  std::vector<M> mass(n);
+  std::vector<M> mass(n, M(0));
+  if (d <= kMaxGridDims) {
+    join(fr, all, all, d, false, weight != nullptr, eps, metric, nt, [&](int64_t i, const int64_t* ids, int64_t count) {
+      if (!weight) mass[i] += M(count);
+      for (int64_t h = 0; weight && h < count; ++h) mass[i] += mass_of(ids[h]);
+    });
+  } else {
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < n; ++i) mass[i] = mass_of(i);
-  join(fr, all, all, d, true, eps, metric, nt, [&](int64_t i, int64_t j) {
-    std::atomic_ref<M>(mass[i]).fetch_add(mass_of(j), std::memory_order_relaxed);
-    std::atomic_ref<M>(mass[j]).fetch_add(mass_of(i), std::memory_order_relaxed);
-  });
+    for (int64_t i = 0; i < n; ++i) mass[i] = mass_of(i);
+    join(fr, all, all, d, true, true, eps, metric, nt, [&](int64_t i, const int64_t* ids, int64_t count) {
+      M sum = 0;
+      for (int64_t h = 0; h < count; ++h) {
+        sum += mass_of(ids[h]);
+        std::atomic_ref<M>(mass[ids[h]]).fetch_add(mass_of(i), std::memory_order_relaxed);
+      }
+      std::atomic_ref<M>(mass[i]).fetch_add(sum, std::memory_order_relaxed);
+    });
+  }
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t i = 0; i < n; ++i) core[i] = double(mass[i]) >= min_samples;
 }
@@ -306,7 +322,9 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
   // in order of their smallest index (each set's root).
   const Grid cores = subset(all, d, nt, [&](int64_t i) { return core[i] != 0; });
   Forest forest(n, nt);
-  join(fr, cores, cores, d, true, eps, metric, nt, [&](int64_t i, int64_t j) { forest.unite(i, j); });
+  join(fr, cores, cores, d, true, true, eps, metric, nt, [&](int64_t i, const int64_t* ids, int64_t count) {
+    for (int64_t h = 0; h < count; ++h) forest.unite(i, ids[h]);
+  });
   int64_t clusters = 0;
   for (int64_t i = 0; i < n; ++i) labels[i] = core[i] && forest.find(i) == i ? clusters++ : -1;
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -316,8 +334,9 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
   // 3. Border points: scikit-learn expands clusters in label order and a point keeps the
   // first label it gets, so it ends in the smallest label among its core neighbours.
   const Grid others = subset(all, d, nt, [&](int64_t i) { return core[i] == 0; });
-  join(fr, others, cores, d, false, eps, metric, nt, [&](int64_t i, int64_t j) {
-    if (labels[i] < 0 || labels[j] < labels[i]) labels[i] = labels[j];
+  join(fr, others, cores, d, false, true, eps, metric, nt, [&](int64_t i, const int64_t* ids, int64_t count) {
+    for (int64_t h = 0; h < count; ++h)
+      if (labels[i] < 0 || labels[ids[h]] < labels[i]) labels[i] = labels[ids[h]];
   });
 }
 

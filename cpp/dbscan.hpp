@@ -21,7 +21,8 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
 
 // The inner loop, compiled once per SIMD level (dbscan_isa.cpp) and chosen at run time:
 // writes to `hits` the rows r in [begin, end) of a feature-major block (feature f of row r at
-// coords[f * ld + r]) whose distance to x (d features) is at most eps; returns their count.
+// coords[f * ld + r]) whose distance to x (d features) is at most eps; returns their count
+// (and only counts them when `hits` is null).
 // Distances are summed in double in feature order, as scikit-learn's trees do. The scan may
 // read (and ignore) up to kScanPadding doubles past a feature's run: pad the buffer's end.
 constexpr int64_t kScanPadding = 8;

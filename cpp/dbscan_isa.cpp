@@ -35,7 +35,8 @@ int64_t scan(const double* coords, int64_t ld, int64_t begin, int64_t end, const
   for (int64_t r = begin; r < end; r += V::width) {  // the last step reads into the padding
     uint32_t mask = lt_mask(distance<V>(coords, ld, r, x, d, metric), V::set1(above));
     if (end - r < V::width) mask &= (1u << (end - r)) - 1;
-    for (; mask; mask &= mask - 1) hits[count++] = r + __builtin_ctz(mask);
+    if (!hits) count += __builtin_popcount(mask);
+    for (; hits && mask; mask &= mask - 1) hits[count++] = r + __builtin_ctz(mask);
   }
   return count;
 }
