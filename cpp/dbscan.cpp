@@ -205,10 +205,11 @@ int neighbour_runs(const Frame& fr, const Grid& data, int64_t key, bool half,
   return count;
 }
 
-// Calls visit(i, ids, count) for every query point i with the indices (into X) of the data
-// points within eps of it, one run of cells at a time; with `list` false, ids is null (only
-// counts). Query cells are spread over the threads, and all calls for one i come from one
-// thread. With `half` (queries == data), each unordered pair {i, j}, i != j, is reported once.
+// Calls visit(q, rows, count) for every query row q with the data rows within eps of it, one
+// run of cells at a time; with `list` false, rows is null (only counts). Rows are positions
+// in the grids (grid.ids maps them to X). Query cells are spread over the threads, and all
+// calls for one q come from one thread. With `half` (queries == data), each unordered pair
+// {q, r}, q != r, is reported once.
 template <class Visit>
 void join(const Frame& fr, const Grid& queries, const Grid& data, int64_t d, bool half,
           bool list, double eps, Metric metric, int nt, Visit visit) {
@@ -229,8 +230,7 @@ void join(const Frame& fr, const Grid& queries, const Grid& data, int64_t d, boo
           const int64_t found = scan(data.coords.data(), data.rows, own ? q + 1 : ranges[k].first,
                                      ranges[k].second, x.data(), d, eps, metric,
                                      list ? hits.data() : nullptr);
-          for (int64_t h = 0; list && h < found; ++h) hits[h] = data.ids[hits[h]];
-          if (found) visit(queries.ids[q], list ? hits.data() : nullptr, found);
+          if (found) visit(q, list ? hits.data() : nullptr, found);
         }
       }
     }
@@ -254,14 +254,15 @@ class Forest {
       x = gp;
     }
   }
-  void unite(int64_t a, int64_t b) {
+  // Joins the sets of a and b; returns the root of the union (as of the return).
+  int64_t unite(int64_t a, int64_t b) {
     for (;;) {
       a = find(a);
       b = find(b);
-      if (a == b) return;
+      if (a == b) return a;
       if (a < b) std::swap(a, b);
       int64_t expected = a;  // fails if another thread hooked root a meanwhile: retry
-      if (parent_[a].compare_exchange_strong(expected, b, std::memory_order_acq_rel)) return;
+      if (parent_[a].compare_exchange_strong(expected, b, std::memory_order_acq_rel)) return b;
     }
   }
 
@@ -279,27 +280,60 @@ template <class M>
 void mark_cores(const Frame& fr, const Grid& all, int64_t d, double eps, Metric metric,
                 const double* weight, double min_samples, int nt, uint8_t* core) {
   const int64_t n = all.rows;
-  auto mass_of = [&](int64_t i) { return weight ? M(weight[i]) : M(1); };
-  std::vector<M> mass(n, M(0));
+  auto mass_of = [&](int64_t row) { return weight ? M(weight[all.ids[row]]) : M(1); };
+  std::vector<M> mass(n, M(0));  // by grid row
   if (d <= kMaxGridDims) {
-    join(fr, all, all, d, false, weight != nullptr, eps, metric, nt, [&](int64_t i, const int64_t* ids, int64_t count) {
-      if (!weight) mass[i] += M(count);
-      for (int64_t h = 0; weight && h < count; ++h) mass[i] += mass_of(ids[h]);
-    });
+    join(fr, all, all, d, false, weight != nullptr, eps, metric, nt,
+         [&](int64_t q, const int64_t* rows, int64_t count) {
+           if (!weight) mass[q] += M(count);
+           for (int64_t h = 0; weight && h < count; ++h) mass[q] += mass_of(rows[h]);
+         });
   } else {
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < n; ++i) mass[i] = mass_of(i);
-    join(fr, all, all, d, true, true, eps, metric, nt, [&](int64_t i, const int64_t* ids, int64_t count) {
+    for (int64_t r = 0; r < n; ++r) mass[r] = mass_of(r);
+    join(fr, all, all, d, true, true, eps, metric, nt, [&](int64_t q, const int64_t* rows, int64_t count) {
       M sum = 0;
       for (int64_t h = 0; h < count; ++h) {
-        sum += mass_of(ids[h]);
-        std::atomic_ref<M>(mass[ids[h]]).fetch_add(mass_of(i), std::memory_order_relaxed);
+        sum += mass_of(rows[h]);
+        std::atomic_ref<M>(mass[rows[h]]).fetch_add(mass_of(q), std::memory_order_relaxed);
       }
-      std::atomic_ref<M>(mass[i]).fetch_add(sum, std::memory_order_relaxed);
+      std::atomic_ref<M>(mass[q]).fetch_add(sum, std::memory_order_relaxed);
     });
   }
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < n; ++i) core[i] = double(mass[i]) >= min_samples;
+  for (int64_t r = 0; r < n; ++r) core[all.ids[r]] = double(mass[r]) >= min_samples;
+}
+
+// labels[i] for every core point i: the connected components of the core points within eps
+// of each other, numbered in order of their smallest index. The union-find runs on grid rows,
+// where neighbours are close in memory (X's order scatters them); -1 for the others.
+void label_cores(const Frame& fr, const Grid& cores, int64_t n, int64_t d, double eps,
+                 Metric metric, int nt, int64_t* labels) {
+  const int64_t m = cores.rows;
+  Forest forest(m, nt);
+  join(fr, cores, cores, d, true, true, eps, metric, nt, [&](int64_t q, const int64_t* rows, int64_t count) {
+    // q's root, carried along: each neighbour then costs one find, not two.
+    int64_t root = forest.find(q);
+    for (int64_t h = 0; h < count; ++h) root = forest.unite(root, rows[h]);
+  });
+  std::vector<int64_t> root(m), first(m, n), row_of(n, -1);  // first: smallest X index of a set
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t r = 0; r < m; ++r) {
+    root[r] = forest.find(r);
+    row_of[cores.ids[r]] = r;
+  }
+  for (int64_t r = 0; r < m; ++r) first[root[r]] = std::min(first[root[r]], cores.ids[r]);
+  std::vector<int64_t> cluster(m, -1);  // by root
+  int64_t clusters = 0;
+  for (int64_t i = 0; i < n; ++i) {  // ascending: a set's smallest index comes first
+    if (row_of[i] < 0) {
+      labels[i] = -1;
+      continue;
+    }
+    const int64_t rt = root[row_of[i]];
+    if (first[rt] == i) cluster[rt] = clusters++;
+    labels[i] = cluster[rt];
+  }
 }
 
 }  // namespace
@@ -318,25 +352,19 @@ void dbscan(const T* X, int64_t n, int64_t d, double eps, double min_samples, co
   else
     mark_cores<int64_t>(fr, all, d, eps, metric, weight, min_samples, nt, core);
 
-  // 2. Clusters: connected components of the core points within eps of each other, numbered
-  // in order of their smallest index (each set's root).
+  // 2. Clusters.
   const Grid cores = subset(all, d, nt, [&](int64_t i) { return core[i] != 0; });
-  Forest forest(n, nt);
-  join(fr, cores, cores, d, true, true, eps, metric, nt, [&](int64_t i, const int64_t* ids, int64_t count) {
-    for (int64_t h = 0; h < count; ++h) forest.unite(i, ids[h]);
-  });
-  int64_t clusters = 0;
-  for (int64_t i = 0; i < n; ++i) labels[i] = core[i] && forest.find(i) == i ? clusters++ : -1;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    if (core[i] && labels[i] < 0) labels[i] = labels[forest.find(i)];  // roots are labelled
+  label_cores(fr, cores, n, d, eps, metric, nt, labels);
 
   // 3. Border points: scikit-learn expands clusters in label order and a point keeps the
   // first label it gets, so it ends in the smallest label among its core neighbours.
   const Grid others = subset(all, d, nt, [&](int64_t i) { return core[i] == 0; });
-  join(fr, others, cores, d, false, true, eps, metric, nt, [&](int64_t i, const int64_t* ids, int64_t count) {
-    for (int64_t h = 0; h < count; ++h)
-      if (labels[i] < 0 || labels[ids[h]] < labels[i]) labels[i] = labels[ids[h]];
+  join(fr, others, cores, d, false, true, eps, metric, nt, [&](int64_t q, const int64_t* rows, int64_t count) {
+    int64_t& label = labels[others.ids[q]];
+    for (int64_t h = 0; h < count; ++h) {
+      const int64_t candidate = labels[cores.ids[rows[h]]];
+      if (label < 0 || candidate < label) label = candidate;
+    }
   });
 }
 
