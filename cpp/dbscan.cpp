@@ -5,8 +5,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <tuple>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -71,11 +71,16 @@ struct Frame {
 template <class T>
 Frame make_frame(const T* X, int64_t n, int64_t d, double eps) {
   std::vector<double> lo(d, std::numeric_limits<double>::infinity()), hi(d, -lo[0]);
+  bool finite = true;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t f = 0; f < d; ++f) {
-      lo[f] = std::min(lo[f], double(X[i * d + f]));
-      hi[f] = std::max(hi[f], double(X[i * d + f]));
+      const double v = X[i * d + f];
+      finite = finite && std::isfinite(v);
+      lo[f] = std::min(lo[f], v);
+      hi[f] = std::max(hi[f], v);
     }
+  // Cell keys of NaN or infinity would be undefined: refuse them (the estimator checks first).
+  if (!finite) throw std::invalid_argument("X contains NaN or infinity");
   std::vector<int64_t> order(d);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),

@@ -9,7 +9,7 @@ import pytest
 from sklearn.cluster import DBSCAN as SklearnDBSCAN
 from sklearn.datasets import make_blobs, make_moons
 
-from turbolearn import _ops
+from turbolearn import _cpu, _ops
 
 
 def reference(X, eps, min_samples, weight=None, metric="euclidean"):
@@ -121,6 +121,12 @@ def test_bad_input(backend):
         module.dbscan(X, 0.1, 5, None, "euclidean", labels[:5], core)
     with pytest.raises(ValueError, match="unknown metric"):
         module.dbscan(X, 0.1, 5, None, "cosine", labels, core)
+    if module is _cpu:  # the grid needs finite cell keys; the GPU scan just finds no neighbours
+        for bad in (np.nan, np.inf):
+            Xbad = X.copy()
+            Xbad[3, 1] = bad
+            with pytest.raises(ValueError, match="NaN or infinity"):
+                module.dbscan(Xbad, 0.1, 5, None, "euclidean", labels, core)
     with pytest.raises(ValueError, match="C-contiguous"):
         module.dbscan(np.asfortranarray(X), 0.1, 5, None, "euclidean", labels, core)
 
