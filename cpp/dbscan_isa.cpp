@@ -13,7 +13,7 @@ namespace {
 using ::tl::TL_ISA_NS::simd::Vec;
 
 // Sum over features of the squared (euclidean) or absolute (manhattan) differences between x
-// and the candidates at rows [r, r + width), in feature order, as the scalar reference.
+// and the candidates at rows [r, r + width), in feature order, as scikit-learn's trees sum.
 template <class V>
 V distance(const double* coords, int64_t ld, int64_t r, const double* x, int64_t d, Metric metric) {
   V s = V::set1(0);
