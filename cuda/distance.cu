@@ -22,25 +22,6 @@ int grid_for_elements(int64_t count) {
 
 __host__ __device__ inline bool uses_gemm(Metric metric) { return metric != Metric::manhattan; }
 
-// Device memory for the duration of one call, stream-ordered.
-template <class T>
-class Buffer {
- public:
-  explicit Buffer(int64_t n) {
-    if (n > 0) check(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), n * sizeof(T), blas::stream()),
-                     "cudaMallocAsync");
-  }
-  ~Buffer() {
-    if (ptr_) cudaFreeAsync(ptr_, blas::stream());
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  T* get() const { return ptr_; }
-
- private:
-  T* ptr_ = nullptr;
-};
-
 // Clamps that keep NaN (fmin/fmax would turn NaN input into a bound).
 template <class T>
 __device__ __forceinline__ T at_least(T lo, T x) { return lo > x ? lo : x; }
@@ -289,8 +270,8 @@ class Centered {
     return out;
   }
   bool shifted_;
-  Buffer<double> mean_;
-  Buffer<T> x_, y_;
+  blas::Buffer<double> mean_;
+  blas::Buffer<T> x_, y_;
   const T* X_;
   const T* Y_;
 };
@@ -307,7 +288,7 @@ void pairwise_distances(const T* X, int64_t m, const T* Y, int64_t n, int64_t d,
     return;
   }
   const Centered<T> c(X, m, Y, n, d, metric, same);
-  Buffer<T> xaux(m), yaux(same ? 0 : n);
+  blas::Buffer<T> xaux(m), yaux(same ? 0 : n);
   row_aux(c.X(), m, d, metric, xaux.get());
   if (!same) row_aux(c.Y(), n, d, metric, yaux.get());
   blas::gemm_abt<T>(m, n, d, c.X(), d, c.Y(), d, out, n);
@@ -324,7 +305,7 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
     throw std::invalid_argument("argkmin on the GPU supports k <= " + std::to_string(kMaxK));
   if (m == 0) return;
   const int64_t rc = m < kRowChunk ? m : kRowChunk, cc = n < kColChunk ? n : kColChunk;
-  Buffer<T> xaux(uses_gemm(metric) ? m : 0), yaux(uses_gemm(metric) && !same ? n : 0), tile(rc * cc);
+  blas::Buffer<T> xaux(uses_gemm(metric) ? m : 0), yaux(uses_gemm(metric) && !same ? n : 0), tile(rc * cc);
   const T* ya = same ? xaux.get() : yaux.get();
   const Centered<T> c(X, m, Y, n, d, metric, same);
   if (uses_gemm(metric)) {

@@ -4,7 +4,8 @@ Each op runs on the device of its inputs and returns its result there. One modul
 family (distance.py, ...), re-exported here.
 """
 from ._backend import BACKENDS, array_namespace, module_for, use_backend
+from .dbscan import dbscan
 from .distance import METRICS, argkmin, pairwise_distances
 
-__all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "module_for", "pairwise_distances",
+__all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "dbscan", "module_for", "pairwise_distances",
            "use_backend"]
