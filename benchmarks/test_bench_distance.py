@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors
 
-import turbolearn
+import turbolearn.cuda
 from turbolearn.metrics import pairwise_distances
 from turbolearn.neighbors import NearestNeighbors
 

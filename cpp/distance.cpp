@@ -12,33 +12,21 @@
 
 namespace tl::distance {
 
-#define TL_DECLARE_ISA(ns)                 \
-  namespace ns {                           \
-  const Kernels<float>& kernels_f32();     \
-  const Kernels<double>& kernels_f64();    \
-  }
-TL_DECLARE_ISA(baseline)
-TL_DECLARE_ISA(avx2)
-TL_DECLARE_ISA(avx512)
-#undef TL_DECLARE_ISA
+// The inner loops of each SIMD level (distance_isa.cpp, compiled once per level).
+namespace baseline { template <class T> const Kernels<T>& isa_kernels(); }
+namespace avx2 { template <class T> const Kernels<T>& isa_kernels(); }
+namespace avx512 { template <class T> const Kernels<T>& isa_kernels(); }
 
-template <>
-const Kernels<float>& kernels<float>() {
+template <class T>
+const Kernels<T>& kernels() {
   switch (isa::active()) {
-    case isa::Level::avx512: return avx512::kernels_f32();
-    case isa::Level::avx2: return avx2::kernels_f32();
-    default: return baseline::kernels_f32();
+    case isa::Level::avx512: return avx512::isa_kernels<T>();
+    case isa::Level::avx2: return avx2::isa_kernels<T>();
+    default: return baseline::isa_kernels<T>();
   }
 }
-
-template <>
-const Kernels<double>& kernels<double>() {
-  switch (isa::active()) {
-    case isa::Level::avx512: return avx512::kernels_f64();
-    case isa::Level::avx2: return avx2::kernels_f64();
-    default: return baseline::kernels_f64();
-  }
-}
+template const Kernels<float>& kernels<float>();
+template const Kernels<double>& kernels<double>();
 
 Metric parse_metric(const std::string& name) {
   if (name == "sqeuclidean") return Metric::sqeuclidean;
@@ -88,6 +76,37 @@ std::vector<T> transposed(const T* Y, int64_t n, int64_t d) {
   return yt;
 }
 
+// Euclidean distances are translation invariant, while the GEMM trick loses digits in
+// proportion to the squared norms: both sets shifted by Y's mean keep the norms small, so
+// data far from the origin (coordinates, prices, pixel intensities) stays accurate.
+template <class T>
+struct Centered {
+  std::vector<T> x, y;  // empty when the metric needs no shift
+  const T* X;
+  const T* Y;
+};
+
+template <class T>
+Centered<T> centered(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, Metric metric,
+                     bool same, int nt) {
+  if (metric != Metric::sqeuclidean && metric != Metric::euclidean) return {{}, {}, X, Y};
+  std::vector<double> mean(d, 0.0);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t f = 0; f < d; ++f) mean[f] += Y[j * d + f];
+  for (double& v : mean) v /= double(n);
+  auto shift = [&](const T* A, int64_t rows) {
+    std::vector<T> out(rows * d);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t f = 0; f < d; ++f) out[i * d + f] = T(double(A[i * d + f]) - mean[f]);
+    return out;
+  };
+  Centered<T> c{shift(X, m), same ? std::vector<T>() : shift(Y, n), nullptr, nullptr};
+  c.X = c.x.data();
+  c.Y = same ? c.X : c.y.data();
+  return c;
+}
+
 void check_blas(Metric metric) {
   if (uses_gemm(metric) && !blas::ready())
     throw std::runtime_error("turbolearn: BLAS function pointers were not set");
@@ -125,8 +144,9 @@ void pairwise_distances(const T* X, int64_t m, const T* Y, int64_t n, int64_t d,
   check_blas(metric);
   const int nt = threads::resolve(n_threads, double(m) * n * d);
   const Kernels<T>& kern = kernels<T>();
-  const std::vector<T> xaux = row_aux(X, m, d, metric, nt);
-  const std::vector<T> yaux = same ? xaux : row_aux(Y, n, d, metric, nt);
+  const Centered<T> c = centered(X, m, Y, n, d, metric, same, nt);
+  const std::vector<T> xaux = row_aux(c.X, m, d, metric, nt);
+  const std::vector<T> yaux = same ? xaux : row_aux(c.Y, n, d, metric, nt);
   const std::vector<T> yt = uses_gemm(metric) ? std::vector<T>() : transposed(Y, n, d);
   const int64_t QB = Tiling<T>(m, nt).queries, nblocks = (m + QB - 1) / QB;
   blas::SingleThreaded one_blas_thread;
@@ -135,7 +155,7 @@ void pairwise_distances(const T* X, int64_t m, const T* Y, int64_t n, int64_t d,
     const int64_t i0 = b * QB, rows = std::min(QB, m - i0);
     T* o = out + i0 * n;
     if (uses_gemm(metric)) {
-      blas::gemm_abt<T>(rows, n, d, T(1), X + i0 * d, d, Y, d, T(0), o, n);
+      blas::gemm_abt<T>(rows, n, d, T(1), c.X + i0 * d, d, c.Y, d, T(0), o, n);
       kern.finish_tile(o, rows, n, n, xaux.data() + i0, yaux.data(), metric);
     } else {
       kern.manhattan_tile(X + i0 * d, rows, yt.data(), n, n, d, o, n);
@@ -153,8 +173,9 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
   check_blas(metric);
   const int nt = threads::resolve(n_threads, double(m) * n * d);
   const Kernels<T>& kern = kernels<T>();
-  const std::vector<T> xaux = row_aux(X, m, d, metric, nt);
-  const std::vector<T> yaux = same ? xaux : row_aux(Y, n, d, metric, nt);
+  const Centered<T> c = centered(X, m, Y, n, d, metric, same, nt);
+  const std::vector<T> xaux = row_aux(c.X, m, d, metric, nt);
+  const std::vector<T> yaux = same ? xaux : row_aux(c.Y, n, d, metric, nt);
   const std::vector<T> yt = uses_gemm(metric) ? std::vector<T>() : transposed(Y, n, d);
   std::vector<int64_t> count(m, 0);
   const Tiling<T> tiling(m, nt);
@@ -170,8 +191,8 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
       for (int64_t j0 = 0; j0 < n; j0 += NB) {
         const int64_t cols = std::min(NB, n - j0);
         if (uses_gemm(metric))
-          blas::gemm_abt<T>(rows, cols, d, T(1), X + i0 * d, d, Y + j0 * d, d, T(0), tile.data(),
-                            cols);
+          blas::gemm_abt<T>(rows, cols, d, T(1), c.X + i0 * d, d, c.Y + j0 * d, d, T(0),
+                            tile.data(), cols);
         else
           kern.manhattan_tile(X + i0 * d, rows, yt.data() + j0, n, cols, d, tile.data(), cols);
         kern.scan_topk(tile.data(), rows, cols, cols, uses_gemm(metric) ? xaux.data() + i0 : nullptr,
@@ -190,13 +211,7 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
   }
 }
 
-#define TL_INSTANTIATE(T)                                                                      \
-  template void pairwise_distances<T>(const T*, int64_t, const T*, int64_t, int64_t, Metric,   \
-                                      bool, T*, int);                                          \
-  template void argkmin<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t, Metric,     \
-                           bool, T*, int64_t*, int);
-TL_INSTANTIATE(float)
-TL_INSTANTIATE(double)
-#undef TL_INSTANTIATE
+TL_INSTANTIATE_DISTANCE(float)
+TL_INSTANTIATE_DISTANCE(double)
 
 }  // namespace tl::distance

@@ -45,4 +45,12 @@ struct Kernels {
 template <class T>
 const Kernels<T>& kernels();  // for the active SIMD level
 
+// Explicit instantiation of the two entry points, for the CPU and the CUDA implementations
+// (each in its own namespace) of the signatures above.
+#define TL_INSTANTIATE_DISTANCE(T)                                                             \
+  template void pairwise_distances<T>(const T*, int64_t, const T*, int64_t, int64_t, Metric,   \
+                                      bool, T*, int);                                          \
+  template void argkmin<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t, Metric,     \
+                           bool, T*, int64_t*, int);
+
 }  // namespace tl::distance

@@ -180,7 +180,11 @@ constexpr Kernels<T> table{finish_tile<T>, manhattan_tile<T>, scan_topk<T>};
 
 }  // namespace
 
-const Kernels<float>& kernels_f32() { return table<float>; }
-const Kernels<double>& kernels_f64() { return table<double>; }
+template <class T>
+const Kernels<T>& isa_kernels() {
+  return table<T>;
+}
+template const Kernels<float>& isa_kernels<float>();
+template const Kernels<double>& isa_kernels<double>();
 
 }  // namespace tl::distance::TL_ISA_NS

@@ -15,26 +15,12 @@ constexpr int64_t kNone = INT64_MAX;                    // an empty top-k slot
 
 int blocks_for(int64_t n, int per_block) { return static_cast<int>((n + per_block - 1) / per_block); }
 
+int grid_for_elements(int64_t count) {
+  const int64_t blocks = (count + kBlock - 1) / kBlock;
+  return static_cast<int>(blocks < 65536 ? blocks : 65536);  // grid-stride loop covers the rest
+}
+
 __host__ __device__ inline bool uses_gemm(Metric metric) { return metric != Metric::manhattan; }
-
-// Device memory for the duration of one call, stream-ordered.
-template <class T>
-class Buffer {
- public:
-  explicit Buffer(int64_t n) {
-    if (n > 0) check(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), n * sizeof(T), blas::stream()),
-                     "cudaMallocAsync");
-  }
-  ~Buffer() {
-    if (ptr_) cudaFreeAsync(ptr_, blas::stream());
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  T* get() const { return ptr_; }
-
- private:
-  T* ptr_ = nullptr;
-};
 
 // Clamps that keep NaN (fmin/fmax would turn NaN input into a bound).
 template <class T>
@@ -97,6 +83,30 @@ __global__ void manhattan_kernel(const T* X, int64_t rows, const T* Y, int64_t n
     __syncthreads();
   }
   if (row < rows && col < n) out[row * ld + col] = acc;
+}
+
+// Column means of Y (one block per feature, accumulated in double): the shift that keeps
+// euclidean GEMMs accurate for data far from the origin (see cpp/distance.cpp).
+template <class T>
+__global__ void column_mean_kernel(const T* Y, int64_t n, int64_t d, double* mean) {
+  __shared__ double partial[kBlock];
+  const int64_t f = blockIdx.x;
+  double s = 0;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += Y[j * d + f];
+  partial[threadIdx.x] = s;
+  __syncthreads();
+  for (int width = blockDim.x / 2; width > 0; width /= 2) {
+    if (static_cast<int>(threadIdx.x) < width) partial[threadIdx.x] += partial[threadIdx.x + width];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) mean[f] = partial[0] / static_cast<double>(n);
+}
+
+template <class T>
+__global__ void shift_kernel(const T* A, int64_t count, int64_t d, const double* mean, T* out) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < count; e += stride)
+    out[e] = static_cast<T>(static_cast<double>(A[e]) - mean[e % d]);
 }
 
 template <class T>
@@ -234,10 +244,37 @@ void manhattan(const T* X, int64_t rows, const T* Y, int64_t n, int64_t d, T* ou
   check_launch("manhattan_kernel");
 }
 
-int grid_for_elements(int64_t count) {
-  const int64_t blocks = (count + kBlock - 1) / kBlock;
-  return static_cast<int>(blocks < 65536 ? blocks : 65536);  // grid-stride loop covers the rest
-}
+// X and Y shifted by Y's mean for the squared metrics (X, Y themselves otherwise).
+template <class T>
+class Centered {
+ public:
+  Centered(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, Metric metric, bool same)
+      : shifted_(metric == Metric::sqeuclidean || metric == Metric::euclidean),
+        mean_(shifted_ ? d : 0), x_(shifted_ ? m * d : 0), y_(shifted_ && !same ? n * d : 0) {
+    X_ = X;
+    Y_ = Y;
+    if (!shifted_) return;
+    TL_LAUNCH(column_mean_kernel<T>, static_cast<int>(d), kBlock, 0, blas::stream(), Y, n, d, mean_.get());
+    check_launch("column_mean_kernel");
+    X_ = shift(X, m, d, x_.get());
+    Y_ = same ? X_ : shift(Y, n, d, y_.get());
+  }
+  const T* X() const { return X_; }
+  const T* Y() const { return Y_; }
+
+ private:
+  const T* shift(const T* A, int64_t rows, int64_t d, T* out) {
+    TL_LAUNCH(shift_kernel<T>, grid_for_elements(rows * d), kBlock, 0, blas::stream(), A, rows * d, d,
+              mean_.get(), out);
+    check_launch("shift_kernel");
+    return out;
+  }
+  bool shifted_;
+  blas::Buffer<double> mean_;
+  blas::Buffer<T> x_, y_;
+  const T* X_;
+  const T* Y_;
+};
 
 }  // namespace
 
@@ -250,10 +287,11 @@ void pairwise_distances(const T* X, int64_t m, const T* Y, int64_t n, int64_t d,
       manhattan(X + i0 * d, m - i0 < kRowChunk ? m - i0 : kRowChunk, Y, n, d, out + i0 * n, n);
     return;
   }
-  Buffer<T> xaux(m), yaux(same ? 0 : n);
-  row_aux(X, m, d, metric, xaux.get());
-  if (!same) row_aux(Y, n, d, metric, yaux.get());
-  blas::gemm_abt<T>(m, n, d, X, d, Y, d, out, n);
+  const Centered<T> c(X, m, Y, n, d, metric, same);
+  blas::Buffer<T> xaux(m), yaux(same ? 0 : n);
+  row_aux(c.X(), m, d, metric, xaux.get());
+  if (!same) row_aux(c.Y(), n, d, metric, yaux.get());
+  blas::gemm_abt<T>(m, n, d, c.X(), d, c.Y(), d, out, n);
   TL_LAUNCH(finish_kernel<T>, grid_for_elements(m * n), kBlock, 0, blas::stream(), out, m, n, n,
             xaux.get(), same ? xaux.get() : yaux.get(), metric, same, int64_t(0));
   check_launch("finish_kernel");
@@ -267,11 +305,12 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
     throw std::invalid_argument("argkmin on the GPU supports k <= " + std::to_string(kMaxK));
   if (m == 0) return;
   const int64_t rc = m < kRowChunk ? m : kRowChunk, cc = n < kColChunk ? n : kColChunk;
-  Buffer<T> xaux(uses_gemm(metric) ? m : 0), yaux(uses_gemm(metric) && !same ? n : 0), tile(rc * cc);
+  blas::Buffer<T> xaux(uses_gemm(metric) ? m : 0), yaux(uses_gemm(metric) && !same ? n : 0), tile(rc * cc);
   const T* ya = same ? xaux.get() : yaux.get();
+  const Centered<T> c(X, m, Y, n, d, metric, same);
   if (uses_gemm(metric)) {
-    row_aux(X, m, d, metric, xaux.get());
-    if (!same) row_aux(Y, n, d, metric, yaux.get());
+    row_aux(c.X(), m, d, metric, xaux.get());
+    if (!same) row_aux(c.Y(), n, d, metric, yaux.get());
   }
   TL_LAUNCH(fill_topk_kernel<T>, blocks_for(m * k, kBlock), kBlock, 0, blas::stream(), dist, idx, m * k);
   check_launch("fill_topk_kernel");
@@ -281,7 +320,7 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
     for (int64_t j0 = 0; j0 < n; j0 += cc) {
       const int64_t cols = n - j0 < cc ? n - j0 : cc;
       if (uses_gemm(metric))
-        blas::gemm_abt<T>(rows, cols, d, X + i0 * d, d, Y + j0 * d, d, tile.get(), cols);
+        blas::gemm_abt<T>(rows, cols, d, c.X() + i0 * d, d, c.Y() + j0 * d, d, tile.get(), cols);
       else
         manhattan(X + i0 * d, rows, Y + j0 * d, cols, d, tile.get(), cols);
       TL_LAUNCH(topk_merge_kernel<T>, static_cast<int>(rows), kBlock, smem, blas::stream(), tile.get(),
@@ -296,13 +335,7 @@ void argkmin(const T* X, int64_t m, const T* Y, int64_t n, int64_t d, int64_t k,
   check_launch("finalize_topk_kernel");
 }
 
-#define TL_INSTANTIATE(T)                                                                      \
-  template void pairwise_distances<T>(const T*, int64_t, const T*, int64_t, int64_t, Metric,   \
-                                      bool, T*, int);                                          \
-  template void argkmin<T>(const T*, int64_t, const T*, int64_t, int64_t, int64_t, Metric,     \
-                           bool, T*, int64_t*, int);
-TL_INSTANTIATE(float)
-TL_INSTANTIATE(double)
-#undef TL_INSTANTIATE
+TL_INSTANTIATE_DISTANCE(float)
+TL_INSTANTIATE_DISTANCE(double)
 
 }  // namespace tl::cuda::distance

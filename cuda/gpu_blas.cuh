@@ -33,4 +33,23 @@ template <class T>
 void gemm_abt(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
               T* C, int64_t ldc);
 
+// Device memory for the duration of one call, stream-ordered.
+template <class T>
+class Buffer {
+ public:
+  explicit Buffer(int64_t n) {
+    if (n > 0) check(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), n * sizeof(T), stream()),
+                     "cudaMallocAsync");
+  }
+  ~Buffer() {
+    if (ptr_) cudaFreeAsync(ptr_, stream());
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  T* get() const { return ptr_; }
+
+ private:
+  T* ptr_ = nullptr;
+};
+
 }  // namespace tl::cuda::blas

@@ -12,6 +12,7 @@
 namespace tl::bind {
 
 void bind_distance(pybind11::module_& m);
+void bind_dbscan(pybind11::module_& m);
 void bind_kmeans(pybind11::module_& m);
 
 }  // namespace tl::bind

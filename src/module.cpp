@@ -54,6 +54,7 @@ py::dict build_info() {
 PYBIND11_MODULE(TL_MODULE_NAME, m) {
   m.doc() = "turbolearn kernels (" TL_BACKEND_NAME ")";
   tl::bind::bind_distance(m);
+  tl::bind::bind_dbscan(m);
   tl::bind::bind_kmeans(m);
   m.def("build_info", &build_info);
 #ifdef TL_BACKEND_CUDA

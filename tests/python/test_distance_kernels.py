@@ -108,6 +108,19 @@ def test_argkmin_float32_is_accurate_for_close_points_far_from_the_origin(backen
     np.testing.assert_allclose(dist, np.take_along_axis(ref, idx, 1), rtol=1e-3)
 
 
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean"])
+def test_float32_euclidean_is_accurate_far_from_the_origin(backend, rng, metric):
+    # unit spread at 1e4: a plain float32 GEMM trick would be off by ~1e4 * 1e-7 * 1e4 = 10
+    X = (1e4 + rng.standard_normal((60, 8))).astype(np.float32)
+    Y = (1e4 + rng.standard_normal((300, 8))).astype(np.float32)
+    ref = reference(X, Y, metric)
+    np.testing.assert_allclose(_ops.pairwise_distances(X, Y, metric), ref, rtol=1e-3, atol=1e-3)
+    dist, idx = _ops.argkmin(X, Y, 4, metric)
+    np.testing.assert_allclose(dist, reference_argkmin(ref, 4)[0], rtol=1e-4)
+    # near-ties within float32 rounding of the inputs may swap; what is returned must be right
+    np.testing.assert_allclose(np.take_along_axis(ref, idx, 1), dist, rtol=1e-4)
+
+
 @pytest.mark.parametrize("level", ["baseline", "avx2", "avx512"])
 def test_every_simd_level_gives_the_same_neighbours(rng, level):
     if ["baseline", "avx2", "avx512"].index(level) > ["baseline", "avx2", "avx512"].index(_cpu.simd_detected()):

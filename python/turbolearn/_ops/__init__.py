@@ -4,6 +4,7 @@ Each op runs on the device of its inputs and returns its result there. One modul
 family (distance.py, ...), re-exported here.
 """
 from ._backend import BACKENDS, array_namespace, module_for, use_backend
+from .dbscan import dbscan
 from .distance import METRICS, argkmin, pairwise_distances
 from .kmeans import (
     kmeans_assign,
@@ -13,6 +14,6 @@ from .kmeans import (
     kmeans_row_sqnorms,
 )
 
-__all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "kmeans_assign", "kmeans_lloyd_iter",
-           "kmeans_minibatch_step", "kmeans_plusplus_distances", "kmeans_row_sqnorms", "module_for",
-           "pairwise_distances", "use_backend"]
+__all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "dbscan", "kmeans_assign",
+           "kmeans_lloyd_iter", "kmeans_minibatch_step", "kmeans_plusplus_distances",
+           "kmeans_row_sqnorms", "module_for", "pairwise_distances", "use_backend"]

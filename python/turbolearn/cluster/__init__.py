@@ -1,5 +1,5 @@
 """Clustering estimators with scikit-learn's interface, on turbolearn's kernels."""
+from ._dbscan import DBSCAN
+from ._kmeans import KMeans, MiniBatchKMeans
 
-from turbolearn.cluster._kmeans import KMeans, MiniBatchKMeans
-
-__all__ = ["KMeans", "MiniBatchKMeans"]
+__all__ = ["DBSCAN", "KMeans", "MiniBatchKMeans"]

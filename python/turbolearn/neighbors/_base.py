@@ -111,6 +111,32 @@ class NeighborsBase(MultiOutputMixin, BaseEstimator):
             )
         return X
 
+    def _validate_X_y(self, X, y):
+        """fit's checks of the training data X and the targets y (1-D or 2-D).
+
+        y ends on X's device: a host y given with CuPy X is copied there once, here.
+        """
+        if not _is_device_array(X):
+            return validate_data(self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, order="C")
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X = self._validate_X(X, reset=True)
+        xp = _ops.array_namespace(X)
+        y = y if _is_device_array(y) else np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise TypeError(f"y must be numeric when X is a CuPy array; got dtype {y.dtype}.")
+        y = xp.asarray(y)
+        if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"y must have shape ({X.shape[0]},) or ({X.shape[0]}, n_outputs) to match "
+                f"X; got {y.shape}."
+            )
+        if y.dtype.kind == "f" and not bool(xp.isfinite(y).all()):
+            raise ValueError("Input y contains NaN or infinity.")
+        return X, y
+
     def _set_effective_metric(self):
         """Resolve ``metric``, ``p`` and ``metric_params`` as scikit-learn does."""
         if (
@@ -149,8 +175,13 @@ class NeighborsBase(MultiOutputMixin, BaseEstimator):
         self.effective_metric_ = metric
         self.effective_metric_params_ = params
 
-    def _fit(self, X):
-        X = self._validate_X(X, reset=True)
+    def _fit(self, X, y=None):
+        """Validates and stores the training data; supervised estimators also get
+        ``self._y``, the targets as validated (classifiers then encode them)."""
+        if self.__sklearn_tags__().target_tags.required:
+            X, self._y = self._validate_X_y(X, y)
+        else:
+            X = self._validate_X(X, reset=True)
         self._set_effective_metric()
         self._fit_X = X
         self.n_samples_fit_ = X.shape[0]
@@ -437,3 +468,73 @@ class NearestNeighbors(KNeighborsMixin, RadiusNeighborsMixin, NeighborsBase):
         self : NearestNeighbors
         """
         return self._fit(X)
+
+
+def _get_weights(dist, weights):
+    """scikit-learn's neighbour weights (``neighbors._base._get_weights``), on the
+    distances' device; None for 'uniform'.
+
+    With 'distance', a query at zero distance from training points gives those
+    points weight 1 and its other neighbours weight 0, rather than dividing by zero.
+    """
+    if weights in (None, "uniform"):
+        return None
+    if callable(weights):
+        return weights(dist)
+    xp = _ops.array_namespace(dist)
+    with np.errstate(divide="ignore"):
+        inverse = 1.0 / dist
+    at_zero = xp.isinf(inverse)
+    rows = xp.any(at_zero, axis=1)
+    inverse[rows] = at_zero[rows]
+    return inverse
+
+
+class _WeightedKNeighborsMixin(KNeighborsMixin):
+    """k-neighbours search that also returns the ``weights`` of the neighbours,
+    for the supervised estimators' votes and averages."""
+
+    # Listed before NeighborsBase in their bases, so this dict is the one validated.
+    _parameter_constraints: dict = {
+        **{k: v for k, v in NeighborsBase._parameter_constraints.items() if k != "radius"},
+        "weights": [StrOptions({"uniform", "distance"}), callable, None],
+    }
+
+    # The signature of both supervised estimators (scikit-learn reads it for get_params).
+    def __init__(
+        self,
+        n_neighbors=5,
+        *,
+        weights="uniform",
+        algorithm="auto",
+        leaf_size=30,
+        p=2,
+        metric="minkowski",
+        metric_params=None,
+        n_jobs=None,
+    ):
+        super().__init__(
+            n_neighbors=n_neighbors,
+            algorithm=algorithm,
+            leaf_size=leaf_size,
+            metric=metric,
+            p=p,
+            metric_params=metric_params,
+            n_jobs=n_jobs,
+        )
+        self.weights = weights
+
+    def _weighted_kneighbors(self, X):
+        """(neigh_ind, weights) of X's neighbours; weights is None for 'uniform'."""
+        if self.weights in (None, "uniform"):
+            return self.kneighbors(X, return_distance=False), None
+        dist, ind = self.kneighbors(X)
+        weights = _get_weights(dist, self.weights)
+        xp = _ops.array_namespace(weights)
+        if bool(xp.any(xp.all(weights == 0, axis=1))):
+            raise ValueError(
+                "All neighbors of some sample is getting zero weights. "
+                "Please modify 'weights' to avoid this case if you are "
+                "using a user-defined function."
+            )
+        return ind, weights
