@@ -22,27 +22,12 @@ int grid_for(int64_t work) {
   return static_cast<int>(b < 1024 ? (b > 0 ? b : 1) : 1024);  // grid-stride loops cover the rest
 }
 
-// Device memory for the duration of one call, stream-ordered.
-template <class T>
-class Buffer {
- public:
-  explicit Buffer(int64_t n) {
-    if (n > 0) check(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), n * sizeof(T), blas::stream()),
-                     "cudaMallocAsync");
-  }
-  ~Buffer() {
-    if (ptr_) cudaFreeAsync(ptr_, blas::stream());
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  T* get() const { return ptr_; }
-  void zero(int64_t n) {
-    if (n > 0) check(cudaMemsetAsync(ptr_, 0, n * sizeof(T), blas::stream()), "cudaMemsetAsync");
-  }
+using blas::Buffer;
 
- private:
-  T* ptr_ = nullptr;
-};
+template <class T>
+void zero(Buffer<T>& buffer, int64_t n) {
+  if (n > 0) check(cudaMemsetAsync(buffer.get(), 0, n * sizeof(T), blas::stream()), "cudaMemsetAsync");
+}
 
 template <class T>
 void to_host(T* host, const T* device, int64_t n) {
@@ -312,8 +297,8 @@ Assignment scan(const T* X, const T* xn, const T* w, int64_t n, int64_t d, const
   Buffer<T> tile(k * chunk);
   Buffer<double> inertia(1);
   Buffer<unsigned long long> changed(1);
-  inertia.zero(1);
-  changed.zero(1);
+  zero(inertia, 1);
+  zero(changed, 1);
   for (int64_t i0 = 0; i0 < n; i0 += chunk) {
     const int64_t cols = std::min(chunk, n - i0);
     blas::gemm_abt<T>(k, cols, d, C, d, X + i0 * d, d, tile.get(), cols);
@@ -402,8 +387,8 @@ Assignment lloyd_iter(const T* X, const T* x_sqnorms, const T* sample_weight, in
                       T* weight_in_clusters, int32_t* labels, T* center_shift, int) {
   check_args(n, d, k);
   Buffer<double> sums(k * d), wsum(k);
-  sums.zero(k * d);
-  wsum.zero(k);
+  zero(sums, k * d);
+  zero(wsum, k);
   Assignment a;
   if (n > 0)
     a = scan(X, x_sqnorms, sample_weight, n, d, centers_old, k, labels, false, sums.get(), wsum.get());
@@ -425,8 +410,8 @@ Assignment minibatch_step(const T* X, const T* sample_weight, int64_t n, int64_t
                           int32_t* labels, int) {
   check_args(n, d, k);
   Buffer<double> sums(k * d), wsum(k);
-  sums.zero(k * d);
-  wsum.zero(k);
+  zero(sums, k * d);
+  zero(wsum, k);
   Assignment a;
   if (n > 0)
     a = scan(X, static_cast<const T*>(nullptr), sample_weight, n, d, centers_old, k, labels, true,
