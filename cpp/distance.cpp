@@ -148,20 +148,25 @@ void pairwise_distances(const T* X, int64_t m, const T* Y, int64_t n, int64_t d,
   const std::vector<T> xaux = row_aux(c.X, m, d, metric, nt);
   const std::vector<T> yaux = same ? xaux : row_aux(c.Y, n, d, metric, nt);
   const std::vector<T> yt = uses_gemm(metric) ? std::vector<T>() : transposed(Y, n, d);
-  const int64_t QB = Tiling<T>(m, nt).queries, nblocks = (m + QB - 1) / QB;
+  const Tiling<T> tiling(m, nt);
+  const int64_t QB = tiling.queries, NB = tiling.data, nblocks = (m + QB - 1) / QB;
   blas::SingleThreaded one_blas_thread;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
   for (int64_t b = 0; b < nblocks; ++b) {
     const int64_t i0 = b * QB, rows = std::min(QB, m - i0);
-    T* o = out + i0 * n;
-    if (uses_gemm(metric)) {
-      blas::gemm_abt<T>(rows, n, d, T(1), c.X + i0 * d, d, c.Y, d, T(0), o, n);
-      kern.finish_tile(o, rows, n, n, xaux.data() + i0, yaux.data(), metric);
-    } else {
-      kern.manhattan_tile(X + i0 * d, rows, yt.data(), n, n, d, o, n);
+    // Tile by tile, so the epilogue reads the GEMM's output while it is still in L2.
+    for (int64_t j0 = 0; j0 < n; j0 += NB) {
+      const int64_t cols = std::min(NB, n - j0);
+      T* o = out + i0 * n + j0;
+      if (uses_gemm(metric)) {
+        blas::gemm_abt<T>(rows, cols, d, T(1), c.X + i0 * d, d, c.Y + j0 * d, d, T(0), o, n);
+        kern.finish_tile(o, rows, cols, n, xaux.data() + i0, yaux.data() + j0, metric);
+      } else {
+        kern.manhattan_tile(X + i0 * d, rows, yt.data() + j0, n, cols, d, o, n);
+      }
     }
     if (same)
-      for (int64_t r = 0; r < rows; ++r) o[r * n + i0 + r] = 0;
+      for (int64_t r = 0; r < rows; ++r) out[(i0 + r) * n + i0 + r] = 0;
   }
 }
 
