@@ -7,34 +7,13 @@
 #include <vector>
 
 #include "cuda_compat.cuh"
+#include "emu_test.hpp"
 #include "dbscan.cuh"
 #include "dbscan.hpp"
 
 namespace {
 
-int failures = 0;
-
-void expect(bool ok, const char* what, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "FAIL line %d: %s\n", line, what);
-    ++failures;
-  }
-}
-
-template <class T>
-T* device_copy(const std::vector<T>& host) {
-  T* p = nullptr;
-  tl::cuda::check(cudaMalloc(reinterpret_cast<void**>(&p), std::max<size_t>(host.size(), 1) * sizeof(T)), "cudaMalloc");
-  tl::cuda::check(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy");
-  return p;
-}
-
-template <class T>
-std::vector<T> host_copy(const T* device, size_t n) {
-  std::vector<T> host(n);
-  tl::cuda::check(cudaMemcpy(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy");
-  return host;
-}
+using namespace tl_test;
 
 // n points around a few centres plus uniform noise; n is not a multiple of the block size.
 template <class T>

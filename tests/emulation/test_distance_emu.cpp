@@ -9,52 +9,13 @@
 
 #include "blas.hpp"
 #include "cuda_compat.cuh"
+#include "emu_test.hpp"
 #include "distance.cuh"
 #include "distance.hpp"
 
 namespace {
 
-// Column-major C = alpha op(A) op(B) + beta C, Fortran calling convention.
-template <class T>
-void reference_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k,
-                    const T* alpha, const T* A, const int* lda, const T* B, const int* ldb,
-                    const T* beta, T* C, const int* ldc) {
-  for (int j = 0; j < *n; ++j)
-    for (int i = 0; i < *m; ++i) {
-      T s = 0;
-      for (int p = 0; p < *k; ++p) {
-        const T a = *ta == 'N' ? A[i + p * *lda] : A[p + i * *lda];
-        const T b = *tb == 'N' ? B[p + j * *ldb] : B[j + p * *ldb];
-        s += a * b;
-      }
-      T& c = C[i + j * *ldc];
-      c = *alpha * s + (*beta == T(0) ? T(0) : *beta * c);
-    }
-}
-
-int failures = 0;
-
-void expect(bool ok, const char* what, const char* metric, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "FAIL line %d: %s (%s)\n", line, what, metric);
-    ++failures;
-  }
-}
-
-template <class T>
-T* device_copy(const std::vector<T>& host) {
-  T* p = nullptr;
-  tl::cuda::check(cudaMalloc(reinterpret_cast<void**>(&p), host.size() * sizeof(T)), "cudaMalloc");
-  tl::cuda::check(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy");
-  return p;
-}
-
-template <class T>
-std::vector<T> host_copy(const T* device, size_t n) {
-  std::vector<T> host(n);
-  tl::cuda::check(cudaMemcpy(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy");
-  return host;
-}
+using namespace tl_test;
 
 template <class T>
 void compare(int64_t m, int64_t n, int64_t d, int64_t k, bool same, T rtol) {
@@ -89,10 +50,10 @@ void compare(int64_t m, int64_t n, int64_t d, int64_t k, bool same, T rtol) {
       close &= std::fabs(dist[e] - gDist[e]) <= rtol * (1 + std::fabs(dist[e]));
       equal &= idx[e] == gIdx[e];
     }
-    expect(close, "distances differ between the CUDA and CPU kernels", name, __LINE__);
-    expect(equal, "neighbour indices differ between the CUDA and CPU kernels", name, __LINE__);
+    expect(close, std::string("distances differ between the CUDA and CPU kernels: ") + name, __LINE__);
+    expect(equal, std::string("neighbour indices differ between the CUDA and CPU kernels: ") + name, __LINE__);
     if (same)
-      for (int64_t i = 0; i < m; ++i) expect(gD[i * ny + i] == 0, "diagonal not exactly zero", name, __LINE__);
+      for (int64_t i = 0; i < m; ++i) expect(gD[i * ny + i] == 0, std::string("diagonal not exactly zero: ") + name, __LINE__);
   }
   for (void* p : {static_cast<void*>(dX), static_cast<void*>(dD), static_cast<void*>(dDist), static_cast<void*>(dIdx)})
     cudaFree(p);
@@ -102,9 +63,7 @@ void compare(int64_t m, int64_t n, int64_t d, int64_t k, bool same, T rtol) {
 }  // namespace
 
 int main() {
-  auto& blas = tl::blas::table();
-  blas.sgemm = reference_gemm<float>;
-  blas.dgemm = reference_gemm<double>;
+  tl_test::use_reference_blas();
   compare<float>(19, 203, 7, 5, false, 1e-5f);
   compare<double>(19, 203, 7, 5, false, 1e-12);
   compare<float>(33, 33, 18, 4, true, 1e-5f);  // X against itself: exact zeros, self first

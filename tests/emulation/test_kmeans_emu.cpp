@@ -12,52 +12,13 @@
 
 #include "blas.hpp"
 #include "cuda_compat.cuh"
+#include "emu_test.hpp"
 #include "kmeans.cuh"
 #include "kmeans.hpp"
 
 namespace {
 
-// Column-major C = alpha op(A) op(B) + beta C, Fortran calling convention.
-template <class T>
-void reference_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k,
-                    const T* alpha, const T* A, const int* lda, const T* B, const int* ldb,
-                    const T* beta, T* C, const int* ldc) {
-  for (int j = 0; j < *n; ++j)
-    for (int i = 0; i < *m; ++i) {
-      T s = 0;
-      for (int p = 0; p < *k; ++p) {
-        const T a = *ta == 'N' ? A[i + p * *lda] : A[p + i * *lda];
-        const T b = *tb == 'N' ? B[p + j * *ldb] : B[j + p * *ldb];
-        s += a * b;
-      }
-      T& c = C[i + j * *ldc];
-      c = *alpha * s + (*beta == T(0) ? T(0) : *beta * c);
-    }
-}
-
-int failures = 0;
-
-void expect(bool ok, const char* what, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "FAIL line %d: %s\n", line, what);
-    ++failures;
-  }
-}
-
-template <class T>
-T* device_copy(const std::vector<T>& host) {
-  T* p = nullptr;
-  tl::cuda::check(cudaMalloc(reinterpret_cast<void**>(&p), host.size() * sizeof(T)), "cudaMalloc");
-  tl::cuda::check(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy");
-  return p;
-}
-
-template <class T>
-std::vector<T> host_copy(const T* device, size_t n) {
-  std::vector<T> host(n);
-  tl::cuda::check(cudaMemcpy(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy");
-  return host;
-}
+using namespace tl_test;
 
 template <class T>
 bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
@@ -164,9 +125,7 @@ void compare(int64_t n, int64_t d, int64_t k, T rtol) {
 }  // namespace
 
 int main() {
-  auto& blas = tl::blas::table();
-  blas.sgemm = reference_gemm<float>;
-  blas.dgemm = reference_gemm<double>;
+  tl_test::use_reference_blas();
   compare<float>(203, 7, 9, 1e-4f);
   compare<double>(203, 7, 9, 1e-10);
   compare<double>(33, 1, 3, 1e-10);
