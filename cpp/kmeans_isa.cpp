@@ -4,99 +4,11 @@
 // picked by the linker for another level.
 #include <cstdint>
 
-#if defined(__AVX512F__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
-
 #include "kmeans.hpp"
+#include "simd.hpp"
 
 namespace tl::kmeans::TL_ISA_NS {
 namespace {
-
-// The argmin scan works along the rows of a samples x centres tile of ||c_j||^2 - 2 x.c_j
-// (the GEMM adds -2 x.c_j to rows filled with the centre norms, as scikit-learn's does; that
-// orientation packs only the centres and runs faster). Per row, groups of G vectors of
-// centres: their exact minimum, and the first lane equal to it; a group replaces the running
-// best only when strictly smaller. So ties keep the lower centre index, as scikit-learn's
-// scalar loop does.
-template <class T>
-struct Lanes;  // per level: V (vector), width W, and the few operations the scan needs
-
-#if defined(__AVX512F__)
-template <>
-struct Lanes<float> {
-  using V = __m512;
-  static constexpr int W = 16;
-  // The first n lanes of g (n may be <= 0 or >= W); +inf in the others.
-  static V load(const float* g, int64_t n) {
-    if (n >= W) return _mm512_loadu_ps(g);
-    const V inf = _mm512_set1_ps(__builtin_inff());
-    if (n <= 0) return inf;
-    return _mm512_mask_loadu_ps(inf, static_cast<__mmask16>((1u << n) - 1u), g);
-  }
-  static V min(V a, V b) { return _mm512_min_ps(a, b); }
-  static float hmin(V a) { return _mm512_reduce_min_ps(a); }
-  static uint32_t eq(V a, float x) { return _mm512_cmp_ps_mask(a, _mm512_set1_ps(x), _CMP_EQ_OQ); }
-};
-template <>
-struct Lanes<double> {
-  using V = __m512d;
-  static constexpr int W = 8;
-  static V load(const double* g, int64_t n) {
-    if (n >= W) return _mm512_loadu_pd(g);
-    const V inf = _mm512_set1_pd(__builtin_inf());
-    if (n <= 0) return inf;
-    return _mm512_mask_loadu_pd(inf, static_cast<__mmask8>((1u << n) - 1u), g);
-  }
-  static V min(V a, V b) { return _mm512_min_pd(a, b); }
-  static double hmin(V a) { return _mm512_reduce_min_pd(a); }
-  static uint32_t eq(V a, double x) { return _mm512_cmp_pd_mask(a, _mm512_set1_pd(x), _CMP_EQ_OQ); }
-};
-#elif defined(__AVX2__)
-template <>
-struct Lanes<float> {
-  using V = __m256;
-  static constexpr int W = 8;
-  static V load(const float* g, int64_t n) {
-    if (n >= W) return _mm256_loadu_ps(g);
-    const V inf = _mm256_set1_ps(__builtin_inff());
-    if (n <= 0) return inf;
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return _mm256_blendv_ps(inf, _mm256_maskload_ps(g, m), _mm256_castsi256_ps(m));
-  }
-  static V min(V a, V b) { return _mm256_min_ps(a, b); }
-  static float hmin(V a) {
-    __m128 m = _mm_min_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
-    return _mm_cvtss_f32(m);
-  }
-  static uint32_t eq(V a, float x) {
-    return static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(a, _mm256_set1_ps(x), _CMP_EQ_OQ)));
-  }
-};
-template <>
-struct Lanes<double> {
-  using V = __m256d;
-  static constexpr int W = 4;
-  static V load(const double* g, int64_t n) {
-    if (n >= W) return _mm256_loadu_pd(g);
-    const V inf = _mm256_set1_pd(__builtin_inf());
-    if (n <= 0) return inf;
-    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
-    return _mm256_blendv_pd(inf, _mm256_maskload_pd(g, m), _mm256_castsi256_pd(m));
-  }
-  static V min(V a, V b) { return _mm256_min_pd(a, b); }
-  static double hmin(V a) {
-    __m128d m = _mm_min_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
-    m = _mm_min_sd(m, _mm_unpackhi_pd(m, m));
-    return _mm_cvtsd_f64(m);
-  }
-  static uint32_t eq(V a, double x) {
-    return static_cast<uint32_t>(_mm256_movemask_pd(_mm256_cmp_pd(a, _mm256_set1_pd(x), _CMP_EQ_OQ)));
-  }
-};
-#endif
 
 // A row's result: its label (counting a change) and, with squared norms, its weighted
 // inertia term max(0, ||x||^2 + min_j (||c_j||^2 - 2 x.c_j)).
@@ -117,27 +29,31 @@ struct RowSink {
   }
 };
 
-#if defined(__AVX512F__) || defined(__AVX2__)
+// The argmin scan works along the rows of a samples x centres tile of ||c_j||^2 - 2 x.c_j
+// (the GEMM adds -2 x.c_j to rows filled with the centre norms, as scikit-learn's does; that
+// orientation packs only the centres and runs faster). Per row, groups of G vectors of
+// centres: their exact minimum, and the first lane equal to it; a group replaces the running
+// best only when strictly smaller. So ties keep the lower centre index, as scikit-learn's
+// scalar loop does.
 template <class T>
 void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* xn, const T* w,
                  int32_t* labels, double* inertia, int64_t* changed) {
+  using V = ::tl::TL_ISA_NS::simd::Vec<T>;
   RowSink<T> sink{xn, w, labels};
-  using L = Lanes<T>;
-  using V = typename L::V;
-  constexpr int W = L::W, G = 4;  // G * W centres per group (64 floats with AVX-512)
+  constexpr int W = V::width, G = 4;  // G * W centres per group (64 floats with AVX-512)
   for (int64_t r = 0; r < rows; ++r) {
     const T* g = tile + r * ld;
     T b = static_cast<T>(__builtin_inf());
     int32_t lab = 0;
     for (int64_t j0 = 0; j0 < k; j0 += G * W) {
       V v[G];
-      for (int u = 0; u < G; ++u) v[u] = L::load(g + j0 + u * W, k - j0 - u * W);
+      for (int u = 0; u < G; ++u) v[u] = V::load_first(g + j0 + u * W, k - j0 - u * W);
       V m = v[0];
-      for (int u = 1; u < G; ++u) m = L::min(m, v[u]);
-      const T gm = L::hmin(m);
+      for (int u = 1; u < G; ++u) m = min(m, v[u]);
+      const T gm = hmin(m);
       if (gm < b) {
         uint64_t bits = 0;
-        for (int u = 0; u < G; ++u) bits |= static_cast<uint64_t>(L::eq(v[u], gm)) << (u * W);
+        for (int u = 0; u < G; ++u) bits |= static_cast<uint64_t>(eq_mask(v[u], V::set1(gm))) << (u * W);
         if (bits != 0) {  // (always, for finite input)
           b = gm;
           lab = static_cast<int32_t>(j0 + __builtin_ctzll(bits));
@@ -149,28 +65,6 @@ void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* xn
   *inertia = sink.inertia;
   *changed = sink.changed;
 }
-#else
-template <class T>
-void argmin_rows(const T* tile, int64_t rows, int64_t k, int64_t ld, const T* xn, const T* w,
-                 int32_t* labels, double* inertia, int64_t* changed) {
-  RowSink<T> sink{xn, w, labels};
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* g = tile + r * ld;
-    T b = static_cast<T>(__builtin_inf());
-    int32_t lab = 0;
-    for (int64_t j = 0; j < k; ++j) {
-      const T v = g[j];
-      if (v < b) {
-        b = v;
-        lab = static_cast<int32_t>(j);
-      }
-    }
-    sink.put(r, b, lab);
-  }
-  *inertia = sink.inertia;
-  *changed = sink.changed;
-}
-#endif
 
 // With `scratch` (k x d, in T), the block's sums are first taken in T, which halves the
 // work per sample for float, then added to the double sums once per block.
