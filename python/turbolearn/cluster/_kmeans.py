@@ -177,6 +177,15 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
             )
             self._n_init = 1
 
+    def _validate_fit_input(self, X, sample_weight):
+        """X, sample_weight and the RandomState of a fit, checked as scikit-learn checks them."""
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
+        self._check_params_vs_input(X)
+        random_state = check_random_state(self.random_state)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        self._n_threads = turbolearn.get_num_threads()
+        return X, sample_weight, random_state
+
     def _validate_center_shape(self, X, centers):
         if centers.shape[0] != self.n_clusters:
             raise ValueError(
@@ -427,11 +436,7 @@ class KMeans(_BaseKMeans):
         self : object
             Fitted estimator.
         """
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
-        self._check_params_vs_input(X)
-        random_state = check_random_state(self.random_state)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        self._n_threads = turbolearn.get_num_threads()
+        X, sample_weight, random_state = self._validate_fit_input(X, sample_weight)
         init = self._check_init_array(X)
 
         # Subtract the mean for more accurate distances (on a copy unless copy_x=False).
@@ -668,11 +673,7 @@ class MiniBatchKMeans(_BaseKMeans):
         self : object
             Fitted estimator.
         """
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
-        self._check_params_vs_input(X)
-        random_state = check_random_state(self.random_state)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        self._n_threads = turbolearn.get_num_threads()
+        X, sample_weight, random_state = self._validate_fit_input(X, sample_weight)
         n_samples, n_features = X.shape
         init = self._check_init_array(X)
 
