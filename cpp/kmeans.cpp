@@ -314,18 +314,7 @@ void plusplus_distances(const double* G, int64_t m, int64_t n, const double* xx,
     }
 }
 
-#define TL_INSTANTIATE(T)                                                                        \
-  template void plusplus_distances<T>(const double*, int64_t, int64_t, const double*,            \
-                                      const double*, const T*, T*, int);                         \
-  template void row_sqnorms<T>(const T*, int64_t, int64_t, T*, int);                             \
-  template Assignment assign<T>(const T*, const T*, const T*, int64_t, int64_t, const T*,        \
-                                int64_t, int32_t*, bool, int);                                   \
-  template Assignment lloyd_iter<T>(const T*, const T*, const T*, int64_t, int64_t, const T*,    \
-                                    int64_t, T*, T*, int32_t*, T*, int);                         \
-  template Assignment minibatch_step<T>(const T*, const T*, int64_t, int64_t, const T*, int64_t, \
-                                        T*, T*, int32_t*, int);
-TL_INSTANTIATE(float)
-TL_INSTANTIATE(double)
-#undef TL_INSTANTIATE
+TL_INSTANTIATE_KMEANS(float)
+TL_INSTANTIATE_KMEANS(double)
 
 }  // namespace tl::kmeans

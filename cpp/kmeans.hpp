@@ -79,4 +79,17 @@ struct Kernels {
 template <class T>
 const Kernels<T>& kernels();  // for the active SIMD level
 
+// Explicit instantiation of the entry points above, for the CPU and the CUDA implementations
+// (each in its own namespace).
+#define TL_INSTANTIATE_KMEANS(T)                                                                 \
+  template void plusplus_distances<T>(const double*, int64_t, int64_t, const double*,            \
+                                      const double*, const T*, T*, int);                         \
+  template void row_sqnorms<T>(const T*, int64_t, int64_t, T*, int);                             \
+  template Assignment assign<T>(const T*, const T*, const T*, int64_t, int64_t, const T*,        \
+                                int64_t, int32_t*, bool, int);                                   \
+  template Assignment lloyd_iter<T>(const T*, const T*, const T*, int64_t, int64_t, const T*,    \
+                                    int64_t, T*, T*, int32_t*, T*, int);                         \
+  template Assignment minibatch_step<T>(const T*, const T*, int64_t, int64_t, const T*, int64_t, \
+                                        T*, T*, int32_t*, int);
+
 }  // namespace tl::kmeans

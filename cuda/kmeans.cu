@@ -422,18 +422,7 @@ Assignment minibatch_step(const T* X, const T* sample_weight, int64_t n, int64_t
   return a;
 }
 
-#define TL_INSTANTIATE(T)                                                                        \
-  template void plusplus_distances<T>(const double*, int64_t, int64_t, const double*,            \
-                                      const double*, const T*, T*, int);                         \
-  template void row_sqnorms<T>(const T*, int64_t, int64_t, T*, int);                             \
-  template Assignment assign<T>(const T*, const T*, const T*, int64_t, int64_t, const T*,        \
-                                int64_t, int32_t*, bool, int);                                   \
-  template Assignment lloyd_iter<T>(const T*, const T*, const T*, int64_t, int64_t, const T*,    \
-                                    int64_t, T*, T*, int32_t*, T*, int);                         \
-  template Assignment minibatch_step<T>(const T*, const T*, int64_t, int64_t, const T*, int64_t, \
-                                        T*, T*, int32_t*, int);
-TL_INSTANTIATE(float)
-TL_INSTANTIATE(double)
-#undef TL_INSTANTIATE
+TL_INSTANTIATE_KMEANS(float)
+TL_INSTANTIATE_KMEANS(double)
 
 }  // namespace tl::cuda::kmeans
