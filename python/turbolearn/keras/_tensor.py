@@ -39,7 +39,7 @@ class Node:
     __slots__ = ("parents", "backward")
 
     def __init__(self, parents, backward):
-        self.parents = parents
+        self.parents = parents  # None where an input was not watched when the op ran
         self.backward = backward
 
 
@@ -68,8 +68,10 @@ def record(value, inputs, backward):
     """
     out = Tensor(value)
     tapes = _active_tapes()
-    if tapes and any(_needs_grad(x, tapes) for x in inputs):
-        out._node = Node(tuple(inputs), backward)
+    if tapes:
+        tracked = tuple(x if _needs_grad(x, tapes) else None for x in inputs)
+        if any(x is not None for x in tracked):
+            out._node = Node(tracked, backward)
     return out
 
 

@@ -71,13 +71,21 @@ def serialize_keras_object(obj):
             "config": obj.get_config(), "registered_name": get_registered_name(type(obj))}
 
 
-def _lookup(name, custom_objects):
+def _lookup(name, custom_objects, module=None):
+    """custom objects, then registered ones, then ``module`` (the serialized object's own),
+    then turbolearn.keras' public modules."""
     for table in (custom_objects or {}, getattr(_scope, "objects", {}), _GLOBAL_CUSTOM_OBJECTS):
         if name in table:
             return table[name]
     short = name.split(">")[-1]
-    for module_name in _KERAS_MODULES:
-        module = importlib.import_module(f"turbolearn.keras.{module_name}")
+    candidates = [module] if module and module.startswith("turbolearn.keras") else []
+    for module_name in candidates + [f"turbolearn.keras.{m}" for m in _KERAS_MODULES]:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:  # a module this build does not have
+            if not module_name.startswith(error.name):
+                raise
+            continue
         found = getattr(module, short, None)
         if found is not None:
             return found
@@ -105,7 +113,7 @@ def deserialize_keras_object(config, custom_objects=None, **kwargs):
                              "custom_objects")
         return found
     for name in (config.get("registered_name"), config["class_name"]):
-        cls = _lookup(name, custom_objects) if name else None
+        cls = _lookup(name, custom_objects, config.get("module")) if name else None
         if cls is not None:
             break
     else:

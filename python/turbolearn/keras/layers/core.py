@@ -1,5 +1,5 @@
 """Dense and the internal layer that records a keras.ops call on KerasTensors."""
-from .. import activations, constraints, initializers, regularizers
+from .. import activations, backend, constraints, initializers, regularizers
 from .. import _nn
 from ..saving import serialize_keras_object
 from .layer import Layer
@@ -91,7 +91,7 @@ class _OpLayer(Layer):
     functional model: recorded as a layer with no weights."""
 
     def __init__(self, fn, **kwargs):
-        super().__init__(name=kwargs.pop("name", None) or None, **kwargs)
+        super().__init__(name=backend.unique_name(fn.__name__.strip("<>")), **kwargs)
         self.fn = fn
 
     def call(self, *args, **kwargs):

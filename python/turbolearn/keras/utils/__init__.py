@@ -1,0 +1,4 @@
+"""``keras.utils``."""
+from .progbar import Progbar
+
+__all__ = ["Progbar"]
