@@ -25,6 +25,11 @@ def keras_home():
     return os.path.join(os.path.expanduser("~"), ".keras")
 
 
+def _fallback_root():
+    """Where the cache goes when cache_dir is not writable (as Keras: /tmp/.keras)."""
+    return "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
+
+
 def resolve_hasher(algorithm, file_hash=None):
     """sha256 when asked, or for 'auto' with a 64-digit hash; md5 otherwise."""
     if algorithm == "sha256":
@@ -159,8 +164,7 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     except OSError:
         pass
     if not os.access(base, os.W_OK):
-        base = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(),
-                            ".keras")
+        base = os.path.join(_fallback_root(), ".keras")
     datadir = os.path.join(base, cache_subdir)
     os.makedirs(datadir, exist_ok=True)
 

@@ -36,5 +36,5 @@ def normalize(x, axis=-1, order=2):
     x = np.asarray(value_of(x)) if not isinstance(x, np.ndarray) else x
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
-    axis = axis or -1
-    return x / np.expand_dims(norm, axis)
+    # Keras writes ``axis or -1``, which turns axis=0 into -1 (and fails); 0 means 0 here.
+    return x / np.expand_dims(norm, -1 if axis is None else axis)
