@@ -71,8 +71,10 @@ int64_t over_rows(int64_t n, int nt, F rows_fn) {
 }
 
 int thread_count(int n_threads, int64_t n, int64_t k) {
-  // About ten element operations per logit (the exp).
-  return static_cast<int>(std::min<int64_t>(threads::resolve(n_threads, 10.0 * n * k), std::max<int64_t>(n, 1)));
+  // About ten element operations per logit (the exp), divided by 16 as in cpp/dense.cpp: a
+  // team pays only for long passes (the BLAS's spinning workers hold the cores).
+  const double work = 10.0 * static_cast<double>(n) * static_cast<double>(k) / 16;
+  return static_cast<int>(std::min<int64_t>(threads::resolve(n_threads, work), std::max<int64_t>(n, 1)));
 }
 
 }  // namespace
