@@ -145,8 +145,7 @@ def _weighted_reduce(values, weights, reduction):
     if reduction == "sum":
         divisor = None
     elif reduction == "mean_with_sample_weight" and weights is not None:
-        divisor = weights.sum() if weights.shape == prod.shape else \
-            np.broadcast_to(weights, prod.shape).sum()
+        divisor = weights.sum()  # as Keras: the weights as given, not broadcast
     else:
         divisor = prod.size
     if divisor is None:
