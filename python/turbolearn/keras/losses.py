@@ -158,7 +158,7 @@ def _weighted_reduce(values, weights, reduction):
     def backward(g, needs):
         gs = g * v.dtype.type(scale)
         if weights is None:
-            return (np.broadcast_to(gs, v.shape).astype(v.dtype),)
+            return (np.full(v.shape, gs, dtype=v.dtype),)
         gw = np.broadcast_to(gs * weights, prod.shape)
         return (ops._unbroadcast(gw, v.shape).astype(v.dtype, copy=False),)
     return record(out, (values,), backward)
@@ -183,8 +183,6 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
         sw = None
     if reduction in (None, "none") or vshape == () or vshape == (0,):
         return values if sw is None else ops.multiply(values, sw)
-    if sw is None and reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
-        return ops.mean(values)  # one op on the hot path
     return _weighted_reduce(values, sw, reduction)
 
 
