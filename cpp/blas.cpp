@@ -41,6 +41,32 @@ template void gemm_abt<float>(int64_t, int64_t, int64_t, float, const float*, in
 template void gemm_abt<double>(int64_t, int64_t, int64_t, double, const double*, int64_t,
                                const double*, int64_t, double, double*, int64_t);
 
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (!ready()) throw std::runtime_error("turbolearn: BLAS function pointers were not set");
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return;
+  }
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a row-major matrix
+  // is its transpose in column-major order: swap the operands, keep their flags.
+  const int M = to_int(n), N = to_int(m), K = to_int(k);
+  const int LDA = to_int(ldb), LDB = to_int(lda), LDC = to_int(ldc);
+  const char ta = trans_b ? 'T' : 'N', tb = trans_a ? 'T' : 'N';
+  if constexpr (std::is_same_v<T, float>)
+    table().sgemm(&ta, &tb, &M, &N, &K, &alpha, B, &LDA, A, &LDB, &beta, C, &LDC);
+  else
+    table().dgemm(&ta, &tb, &M, &N, &K, &alpha, B, &LDA, A, &LDB, &beta, C, &LDC);
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                          const float*, int64_t, float, float*, int64_t);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                           const double*, int64_t, double, double*, int64_t);
+
 SingleThreaded::SingleThreaded() {
   const Table& t = table();
   if (t.set_threads && t.get_threads) {

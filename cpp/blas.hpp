@@ -31,6 +31,13 @@ template <class T>
 void gemm_abt(int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
               int64_t ldb, T beta, T* C, int64_t ldc);
 
+// Row-major C (m x n) = alpha * op(A) * op(B) + beta * C, op(A) (m x k) and op(B) (k x n),
+// where op transposes when trans_a / trans_b (A is then stored k x m, B n x k). With k == 0
+// C becomes beta * C (zero for beta == 0), whatever the BLAS does with empty products.
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
 // Makes the BLAS single-threaded for the lifetime of the guard: kernels call it from inside
 // their own OpenMP regions, and a threaded BLAS there would oversubscribe the cores.
 class SingleThreaded {

@@ -33,6 +33,12 @@ template <class T>
 void gemm_abt(int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb,
               T* C, int64_t ldc);
 
+// Row-major C (m x n) = alpha * op(A) * op(B) + beta * C on the table's stream (op transposes
+// when trans_a / trans_b; A is then stored k x m, B n x k). With k == 0, C = beta * C.
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
 // Device memory for the duration of one call, stream-ordered.
 template <class T>
 class Buffer {

@@ -5,6 +5,7 @@ family (distance.py, ...), re-exported here.
 """
 from ._backend import BACKENDS, array_namespace, module_for, use_backend
 from .dbscan import dbscan
+from .dense import FUSED_ACTIVATIONS, dense_backward, dense_forward
 from .distance import METRICS, argkmin, pairwise_distances
 from .kmeans import (
     kmeans_assign,
@@ -13,7 +14,10 @@ from .kmeans import (
     kmeans_plusplus_distances,
     kmeans_row_sqnorms,
 )
+from .softmax_xent import softmax_xent_backward, softmax_xent_forward
 
-__all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "dbscan", "kmeans_assign",
+__all__ = ["BACKENDS", "FUSED_ACTIVATIONS", "METRICS", "argkmin", "array_namespace", "dbscan",
+           "dense_backward", "dense_forward", "kmeans_assign",
            "kmeans_lloyd_iter", "kmeans_minibatch_step", "kmeans_plusplus_distances",
-           "kmeans_row_sqnorms", "module_for", "pairwise_distances", "use_backend"]
+           "kmeans_row_sqnorms", "module_for", "pairwise_distances", "softmax_xent_backward",
+           "softmax_xent_forward", "use_backend"]

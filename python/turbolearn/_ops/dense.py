@@ -1,41 +1,42 @@
-"""TEMPORARY NumPy stand-in for the dense op family (replaced by the kernel branch)."""
-import numpy as np
+"""The dense op family: a fully connected layer's forward and backward passes.
+
+``out = activation(x @ kernel + bias)``: one GEMM and one fused epilogue pass (bias and
+activation; softmax row-wise). The backward pass takes the activation's derivative from the
+forward output, so a layer keeps only ``out``. Arrays are float32 or float64, C-contiguous,
+2-D (bias 1-D), all NumPy (CPU kernels) or all CuPy (CUDA kernels); outputs come back on
+the same device.
+"""
+from ._backend import array_namespace, module_for
+from ._checks import require_matrix
 
 FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "elu", "selu", "softplus", "softmax")
 
 
-def _act(z, activation):
-    if activation == "relu":
-        return np.maximum(z, 0)
-    if activation == "sigmoid":
-        return 1 / (1 + np.exp(-z))
-    if activation == "tanh":
-        return np.tanh(z)
-    if activation == "elu":
-        return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
-    if activation == "selu":
-        return 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * np.expm1(np.minimum(z, 0)))
-    if activation == "softplus":
-        return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
-    if activation == "softmax":
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    return z
-
-
 def dense_forward(x, kernel, bias, activation, *, out=None):
-    z = x @ kernel
-    if bias is not None:
-        z += bias
-    return _act(z, activation).astype(x.dtype, copy=False)
+    """``activation(x @ kernel + bias)`` for x (n, d_in), kernel (d_in, d_out), bias (d_out,)
+    or None, into ``out`` (n, d_out; allocated when None). ``activation`` is one of
+    :data:`FUSED_ACTIVATIONS`; softmax is taken per row, max-subtracted. Returns ``out``."""
+    arrays = (x, kernel) if bias is None else (x, kernel, bias)
+    module = module_for(*arrays) if out is None else module_for(*arrays, out)
+    if out is None:
+        require_matrix(x, "x")
+        require_matrix(kernel, "kernel")
+        out = array_namespace(x).empty((x.shape[0], kernel.shape[1]), dtype=x.dtype)
+    module.dense_forward(x, kernel, bias, out, activation)
+    return out
 
 
 def dense_backward(x, kernel, out, grad_out, activation, *, has_bias, need_dx):
-    y, g = out, grad_out
-    d = {"linear": 1, "relu": y > 0, "sigmoid": y * (1 - y), "tanh": 1 - y * y,
-         "elu": np.where(y > 0, 1, y + 1), "selu": np.where(y > 0, 1.0507009873554805, y + 1.0507009873554805 * 1.6732632423543772),
-         "softplus": -np.expm1(-y)}
-    delta = (y * (g - (g * y).sum(axis=1, keepdims=True)) if activation == "softmax"
-             else g * d[activation]).astype(x.dtype)
-    return (delta @ kernel.T if need_dx else None, x.T @ delta,
-            delta.sum(axis=0) if has_bias else None)
+    """Gradients of :func:`dense_forward` from its output ``out`` and ``grad_out`` (n, d_out):
+    ``delta = grad_out * activation'(out)`` in one fused pass (with the bias gradient, the
+    column sums of delta), then ``dkernel = x.T @ delta`` and, only if ``need_dx``,
+    ``dx = delta @ kernel.T``. Returns ``(dx or None, dkernel, dbias or None)``."""
+    module = module_for(x, kernel, out, grad_out)
+    require_matrix(x, "x")
+    require_matrix(kernel, "kernel")
+    xp = array_namespace(x)
+    dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
+    dkernel = xp.empty(kernel.shape, dtype=x.dtype)
+    dbias = xp.empty(kernel.shape[1], dtype=x.dtype) if has_bias else None
+    module.dense_backward(x, kernel, out, grad_out, activation, dx, dkernel, dbias)
+    return dx, dkernel, dbias

@@ -21,6 +21,7 @@ class Dense(Layer):
                              f"integer. Received: units={units!r}")
         self.units = units
         self.activation = activations.get(activation)
+        self._fused = (None, None)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -52,7 +53,9 @@ class Dense(Layer):
             raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
                              f"expected axis -1 of input shape to have value {in_dim}, but "
                              f"received input with shape {tuple(inputs.shape)}")
-        fused = activations.fused_name(self.activation)
+        if self._fused[0] is not self.activation:  # the activation may be reassigned
+            self._fused = (self.activation, activations.fused_name(self.activation))
+        fused = self._fused[1]
         if fused is not None:
             return _nn.dense(inputs, self.kernel, self.bias, fused)
         return self.activation(_nn.dense(inputs, self.kernel, self.bias, "linear"))

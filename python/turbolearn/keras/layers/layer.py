@@ -264,7 +264,11 @@ class Layer:
         return inputs
 
     def __call__(self, *args, **kwargs):
-        if any_symbolic((args, list(kwargs.values()))):
+        first = args[0] if args else None
+        if type(first) is KerasTensor or (
+                (len(args) > 1 or isinstance(first, (list, tuple, dict)) or
+                 any(k != "training" for k in kwargs)) and
+                any_symbolic((args, list(kwargs.values())))):
             return self._symbolic_call(args, kwargs)
         inputs = args[0] if args else kwargs.get("inputs")
         if not self.built:

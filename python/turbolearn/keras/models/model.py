@@ -122,6 +122,9 @@ class Model(Layer):
         weights = ([1.0] * n if self._loss_weights_config is None
                    else self._per_output(self._loss_weights_config, n, "loss_weights"))
         loss_fns = [None if c is None else losses.get(c) for c in loss_cfg]
+        loss_objects = [fn if fn is None or isinstance(fn, losses.Loss) else
+                        losses.LossFunctionWrapper(fn, name=getattr(fn, "__name__", None))
+                        for fn in loss_fns]
 
         def metric_lists(config):
             if config is None:
@@ -147,7 +150,7 @@ class Model(Layer):
                     made.append(metric)
                 out.append(made)
             return out
-        return {"losses": loss_fns, "weights": weights,
+        return {"losses": loss_objects, "weights": weights,
                 "metrics": metric_lists(self._metrics_config),
                 "weighted_metrics": metric_lists(self._weighted_metrics_config),
                 "loss_tracker": metrics.Mean(name="loss"),

@@ -1,0 +1,160 @@
+#include "dense.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "blas.hpp"
+#include "isa.hpp"
+#include "threads.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace tl::dense {
+
+#define TL_DECLARE_ISA(ns)                 \
+  namespace ns {                           \
+  const Kernels<float>& kernels_f32();     \
+  const Kernels<double>& kernels_f64();    \
+  }
+TL_DECLARE_ISA(baseline)
+TL_DECLARE_ISA(avx2)
+TL_DECLARE_ISA(avx512)
+#undef TL_DECLARE_ISA
+
+template <>
+const Kernels<float>& kernels<float>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f32();
+    case isa::Level::avx2: return avx2::kernels_f32();
+    default: return baseline::kernels_f32();
+  }
+}
+
+template <>
+const Kernels<double>& kernels<double>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f64();
+    case isa::Level::avx2: return avx2::kernels_f64();
+    default: return baseline::kernels_f64();
+  }
+}
+
+namespace {
+
+constexpr const char* kNames[] = {"linear", "relu",  "sigmoid",  "tanh",
+                                  "elu",    "selu",  "softplus", "softmax"};
+
+// The work handed to threads::resolve per output value. The exp-based activations cost
+// about ten times a bias add; everything is then divided by 16, so a team is woken only for
+// epilogues of several milliseconds: right after a GEMM, OpenBLAS's workers still spin on
+// the cores, and a 2-thread team measured 7.6-9 ms where one thread took 0.6-0.8 ms
+// (1024 x 300 sigmoid, 2 shared cores; benchmarks/README.md).
+double cost(Activation act) {
+  return (act == Activation::linear || act == Activation::relu ? 1.0 : 10.0) / 16;
+}
+
+void check_args(int64_t n, int64_t d_in, int64_t d_out) {
+  if (n < 0) throw std::invalid_argument("dense: negative number of samples");
+  if (d_in < 1) throw std::invalid_argument("dense: the number of input features must be >= 1");
+  if (d_out < 1) throw std::invalid_argument("dense: the number of units must be >= 1");
+  if (!blas::ready()) throw std::runtime_error("turbolearn: BLAS function pointers were not set");
+}
+
+// The calling thread's delta buffer, grown as needed and kept for the next call (a training
+// loop calls backward with the same shapes every step). Uninitialised: fully written first.
+template <class T>
+T* scratch_space(int64_t count) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < count) {
+    buffer.clear();
+    buffer.shrink_to_fit();
+    buffer.resize(count);
+  }
+  return buffer.data();
+}
+
+// Contiguous row ranges, one per thread: [begin(t), begin(t + 1)).
+struct Rows {
+  int64_t n;
+  int nt;
+  int64_t begin(int t) const { return n * t / nt; }
+};
+
+}  // namespace
+
+Activation parse_activation(const std::string& name) {
+  for (int a = 0; a < 8; ++a)
+    if (name == kNames[a]) return static_cast<Activation>(a);
+  throw std::invalid_argument("unknown activation '" + name +
+                              "'; expected one of linear, relu, sigmoid, tanh, elu, selu, "
+                              "softplus, softmax");
+}
+
+const char* activation_name(Activation act) { return kNames[static_cast<int>(act)]; }
+
+template <class T>
+void forward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_out, const T* bias,
+             Activation act, T* out, int n_threads) {
+  check_args(n, d_in, d_out);
+  if (n == 0) return;
+  // The BLAS runs outside any OpenMP region here, with its own threads.
+  blas::gemm<T>(false, false, n, d_out, d_in, T(1), x, d_in, kernel, d_out, T(0), out, d_out);
+  if (act == Activation::linear && bias == nullptr) return;
+  const Kernels<T>& kern = kernels<T>();
+  const int nt = static_cast<int>(
+      std::min<int64_t>(threads::resolve(n_threads, double(n) * d_out * cost(act)), n));
+  if (nt <= 1) {
+    kern.epilogue(out, n, d_out, bias, act);
+    return;
+  }
+  const Rows rows{n, nt};
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int t = 0; t < nt; ++t)
+    kern.epilogue(out + rows.begin(t) * d_out, rows.begin(t + 1) - rows.begin(t), d_out, bias, act);
+}
+
+template <class T>
+void backward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_out, const T* out,
+              const T* grad_out, Activation act, T* dx, T* dkernel, T* dbias, int n_threads) {
+  check_args(n, d_in, d_out);
+  if (dbias) std::fill(dbias, dbias + d_out, T(0));
+  if (n == 0) {
+    std::fill(dkernel, dkernel + d_in * d_out, T(0));
+    return;
+  }
+  const Kernels<T>& kern = kernels<T>();
+  // linear: delta is grad_out itself (only the bias sums are needed).
+  const bool identity = act == Activation::linear;
+  T* delta = identity ? const_cast<T*>(grad_out) : scratch_space<T>(n * d_out);
+  const int nt = static_cast<int>(
+      std::min<int64_t>(threads::resolve(n_threads, double(n) * d_out * cost(act)), n));
+  if (identity && dbias == nullptr) {
+    // nothing to compute before the GEMMs
+  } else if (nt <= 1) {
+    kern.delta(out, grad_out, n, d_out, act, delta, dbias);
+  } else {
+    // Per-thread column sums over contiguous row ranges, added in thread order: the same
+    // result run to run for a given thread count.
+    std::vector<T> parts(dbias ? nt * d_out : 0, T(0));
+    const Rows rows{n, nt};
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; ++t) {
+      const int64_t r0 = rows.begin(t);
+      kern.delta(out + r0 * d_out, grad_out + r0 * d_out, rows.begin(t + 1) - r0, d_out, act,
+                 delta + r0 * d_out, dbias ? parts.data() + t * d_out : nullptr);
+    }
+    if (dbias)
+      for (int t = 0; t < nt; ++t)
+        for (int64_t j = 0; j < d_out; ++j) dbias[j] += parts[t * d_out + j];
+  }
+  blas::gemm<T>(true, false, d_in, d_out, n, T(1), x, d_in, delta, d_out, T(0), dkernel, d_out);
+  if (dx) blas::gemm<T>(false, true, n, d_in, d_out, T(1), delta, d_out, kernel, d_out, T(0), dx, d_in);
+}
+
+TL_INSTANTIATE_DENSE(float)
+TL_INSTANTIATE_DENSE(double)
+
+}  // namespace tl::dense
