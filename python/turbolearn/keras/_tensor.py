@@ -108,7 +108,9 @@ class _Operators:
     def __array__(self, dtype=None, copy=None):
         value = self.value
         if not isinstance(value, np.ndarray):
-            value = value.get()  # CuPy
+            value = value.get()  # CuPy (already a copy)
+        elif copy:  # np.array(v) asks for a copy: a snapshot, not a view of a live Variable
+            value = value.copy()
         return value if dtype is None else value.astype(dtype, copy=False)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

@@ -79,13 +79,23 @@ class CallbackList:
             if legacy:
                 active += [getattr(c, legacy) for c in self.callbacks
                            if _overrides(c, legacy)]
-            setattr(self, hook, self._caller(active) if active else _nothing)
+            setattr(self, hook, self._caller(active, hook) if active else _nothing)
 
     @staticmethod
-    def _caller(functions):
-        def call(*args, **kwargs):
-            for f in functions:
-                f(*args, **kwargs)
+    def _caller(functions, hook):
+        """Calls each function as Keras' CallbackList does: always with a logs dict (the
+        same one for every callback, so what one adds, e.g. ``learning_rate``, the later
+        ones and History see)."""
+        if "epoch" in hook or "batch" in hook:
+            def call(index, logs=None):
+                logs = {} if logs is None else logs
+                for f in functions:
+                    f(index, logs)
+        else:
+            def call(logs=None):
+                logs = {} if logs is None else logs
+                for f in functions:
+                    f(logs)
         return call
 
     def __iter__(self):
