@@ -14,5 +14,6 @@ namespace tl::bind {
 void bind_distance(pybind11::module_& m);
 void bind_dbscan(pybind11::module_& m);
 void bind_kmeans(pybind11::module_& m);
+void bind_optim(pybind11::module_& m);
 
 }  // namespace tl::bind

@@ -13,7 +13,9 @@ from .kmeans import (
     kmeans_plusplus_distances,
     kmeans_row_sqnorms,
 )
+from .optim import optim_slot_count, optim_update
 
 __all__ = ["BACKENDS", "METRICS", "argkmin", "array_namespace", "dbscan", "kmeans_assign",
            "kmeans_lloyd_iter", "kmeans_minibatch_step", "kmeans_plusplus_distances",
-           "kmeans_row_sqnorms", "module_for", "pairwise_distances", "use_backend"]
+           "kmeans_row_sqnorms", "module_for", "optim_slot_count", "optim_update", "pairwise_distances",
+           "use_backend"]
