@@ -24,6 +24,7 @@ enum Rule : int {
   kSgd = 0,       // slots: [momentum]                    c: momentum
   kAdam = 1,      // slots: m, v, [v_hat]                 c: b1, 1-b1, b2, 1-b2, alpha, eps
   kRmsprop = 2,   // slots: v, [momentum], [avg grad]     c: rho, 1-rho, momentum, eps
+                  //   (slots are packed: centered without momentum has avg grad second)
   kAdagrad = 3,   // slots: accumulator                   c: eps
   kAdadelta = 4,  // slots: acc grad, acc delta           c: rho, 1-rho, eps
   kAdamax = 5,    // slots: m, u                          c: b1, 1-b1, b2, 1-b1^t, eps
@@ -149,8 +150,9 @@ TL_OPTIM_HD void element(const Step<T>& s, T* __restrict__ p, const T* __restric
     s0[i] = v;
     T denom;
     if constexpr ((F & kCentered) != 0) {
-      const T a = rho * s2[i] + one_minus_rho * g;
-      s2[i] = a;
+      T* __restrict__ avg = (F & kMomentum) != 0 ? s2 : s1;  // the slots are packed in order
+      const T a = rho * avg[i] + one_minus_rho * g;
+      avg[i] = a;
       denom = (v + s.c[3]) - a * a;
     } else {
       denom = v + s.c[3];

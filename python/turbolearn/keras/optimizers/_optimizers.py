@@ -107,6 +107,9 @@ class RMSprop(Optimizer):
         return (("velocity",) + (("momentum",) if self.momentum > 0 else ())
                 + (("average_gradient",) if self.centered else ()))
 
+    def _slot_groups(self):
+        return [(k,) for k in range(len(self._slot_names))]
+
     def _step_scalars(self, T, lr):
         flags = (MOMENTUM if self.momentum > 0 else 0) | (CENTERED if self.centered else 0)
         return flags, (T(self.rho), T(1 - self.rho), T(self.momentum), T(self.epsilon))
@@ -133,6 +136,9 @@ class Adam(Optimizer):
     @property
     def _slot_names(self):
         return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
+
+    def _slot_groups(self):
+        return [(0, 1)] + ([(2,)] if self.amsgrad else [])
 
     def _step_scalars(self, T, lr):
         t = T(int(self._iterations.value) + 1)

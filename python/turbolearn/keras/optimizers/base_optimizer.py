@@ -144,8 +144,10 @@ class Optimizer:
         out = [self._iterations]
         if isinstance(self._learning_rate, Variable):
             out.append(self._learning_rate)
-        for k in range(len(self._slot_names)):
-            out.extend(s[k] for s in self._slots)
+        # Keras' order: each add_optimizer_variables call in turn, and in one call naming
+        # several slots, variable by variable (m0, v0, m1, v1, ...).
+        for group in self._slot_groups():
+            out.extend(s[k] for s in self._slots for k in group)
         out.extend(self._extra_variables)
         return out
 
@@ -155,6 +157,9 @@ class Optimizer:
         xp = _ops.array_namespace(value)
         init = xp.zeros_like(value) if initializer == "zeros" else xp.full_like(value, initializer)
         return Variable(init, dtype=value.dtype, trainable=False, name=name)
+
+    def _slot_groups(self):
+        return [tuple(range(len(self._slot_names)))]
 
     def _slot_initial(self, k):
         return "zeros"
