@@ -1,6 +1,6 @@
 """``turbolearn.keras``: the Keras 3 API on turbolearn's kernels (``from turbolearn import keras``)."""
 from . import (activations, backend, callbacks, constraints, initializers, layers, losses,
-               metrics, models, ops, regularizers, saving, utils)
+               metrics, models, ops, optimizers, regularizers, saving, utils)
 from ._tensor import GradientTape, Variable
 from .layers import Input, Layer
 from .models import Model, Sequential
@@ -8,5 +8,5 @@ from .ops import stop_gradient
 
 __all__ = ["GradientTape", "Input", "Layer", "Model", "Sequential", "Variable", "activations",
            "backend", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
-           "models", "ops",
+           "models", "ops", "optimizers",
            "regularizers", "saving", "stop_gradient", "utils"]
