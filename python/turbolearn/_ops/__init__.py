@@ -15,9 +15,10 @@ from .kmeans import (
     kmeans_row_sqnorms,
 )
 from .softmax_xent import softmax_xent_backward, softmax_xent_forward
+from .optim import optim_slot_count, optim_update
 
 __all__ = ["BACKENDS", "FUSED_ACTIVATIONS", "METRICS", "argkmin", "array_namespace", "dbscan",
            "dense_backward", "dense_forward", "kmeans_assign",
            "kmeans_lloyd_iter", "kmeans_minibatch_step", "kmeans_plusplus_distances",
-           "kmeans_row_sqnorms", "module_for", "pairwise_distances", "softmax_xent_backward",
-           "softmax_xent_forward", "use_backend"]
+           "kmeans_row_sqnorms", "module_for", "optim_slot_count", "optim_update",
+           "pairwise_distances", "softmax_xent_backward", "softmax_xent_forward", "use_backend"]

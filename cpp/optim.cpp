@@ -1,0 +1,65 @@
+#include "optim.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "isa.hpp"
+#include "threads.hpp"
+
+namespace tl::optim {
+
+#define TL_DECLARE_ISA(ns)              \
+  namespace ns {                        \
+  const Kernels<float>& kernels_f32();  \
+  const Kernels<double>& kernels_f64(); \
+  }
+TL_DECLARE_ISA(baseline)
+TL_DECLARE_ISA(avx2)
+TL_DECLARE_ISA(avx512)
+#undef TL_DECLARE_ISA
+
+template <>
+const Kernels<float>& kernels<float>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f32();
+    case isa::Level::avx2: return avx2::kernels_f32();
+    default: return baseline::kernels_f32();
+  }
+}
+
+template <>
+const Kernels<double>& kernels<double>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f64();
+    case isa::Level::avx2: return avx2::kernels_f64();
+    default: return baseline::kernels_f64();
+  }
+}
+
+template <class T>
+void update(const Step<T>& step, const Tensor<T>* tensors, int64_t count, int n_threads) {
+  if (slot_count(step.rule, step.flags) < 0)
+    throw std::invalid_argument("optim: invalid rule or flags");
+  const Kernels<T>& kern = kernels<T>();
+  // An update reads and writes a few arrays once: memory-bound, about 8 work units per
+  // element (threads::resolve wants ~1M units, ~10 us of one core, before it starts a team).
+  // Small tensors (the MLP's biases, most layers of a small model) run on the calling
+  // thread, with no OpenMP region at all.
+  constexpr int64_t kChunk = 16384;
+  for (int64_t k = 0; k < count; ++k) {
+    const Tensor<T>& t = tensors[k];
+    if (t.n <= 0) continue;
+    const int nt = threads::resolve(n_threads, 8.0 * double(t.n));
+    if (nt <= 1) {
+      kern.update(step, t, 0, t.n);
+      continue;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t b = 0; b < t.n; b += kChunk) kern.update(step, t, b, std::min(t.n, b + kChunk));
+  }
+}
+
+TL_INSTANTIATE_OPTIM(float)
+TL_INSTANTIATE_OPTIM(double)
+
+}  // namespace tl::optim
