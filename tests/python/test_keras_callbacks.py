@@ -36,6 +36,10 @@ def small_model(lr=0.05, optimizer=None):
                               keras.layers.Dense(4, activation="relu"),
                               keras.layers.Dense(1)])
     model.compile(loss="mse", optimizer=optimizer or keras.optimizers.SGD(learning_rate=lr))
+    # Fixed initial weights, so every run trains the same way.
+    rng = np.random.default_rng(42)
+    model.set_weights([rng.uniform(-0.8, 0.8, w.shape).astype("float32") if w.ndim == 2
+                       else np.zeros(w.shape, "float32") for w in model.get_weights()])
     return model
 
 
