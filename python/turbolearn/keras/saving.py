@@ -71,12 +71,16 @@ def serialize_keras_object(obj):
             "config": obj.get_config(), "registered_name": get_registered_name(type(obj))}
 
 
-def _lookup(name, custom_objects):
+def _lookup(name, custom_objects, module=None):
     for table in (custom_objects or {}, getattr(_scope, "objects", {}), _GLOBAL_CUSTOM_OBJECTS):
         if name in table:
             return table[name]
     short = name.split(">")[-1]
-    for module_name in _KERAS_MODULES:
+    # The module the object was saved from first ("keras.initializers" or
+    # "turbolearn.keras.initializers"): layers.Identity and initializers.Identity share a name.
+    hint = (module or "").split("keras.")[-1] if "keras." in (module or "") else None
+    hint = hint if hint in _KERAS_MODULES else None
+    for module_name in ((hint,) if hint else ()) + _KERAS_MODULES:
         module = importlib.import_module(f"turbolearn.keras.{module_name}")
         found = getattr(module, short, None)
         if found is not None:
@@ -105,7 +109,7 @@ def deserialize_keras_object(config, custom_objects=None, **kwargs):
                              "custom_objects")
         return found
     for name in (config.get("registered_name"), config["class_name"]):
-        cls = _lookup(name, custom_objects) if name else None
+        cls = _lookup(name, custom_objects, config.get("module")) if name else None
         if cls is not None:
             break
     else:
