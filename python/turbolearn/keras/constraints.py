@@ -23,6 +23,7 @@ class Constraint:
 
 
 def _norms(w, axis):
+    axis = tuple(axis) if isinstance(axis, list) else axis
     return ops.sqrt(ops.sum(ops.square(w), axis=axis, keepdims=True))
 
 

@@ -33,8 +33,8 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
-    """``l1 * sum(|x|) + l2 * sum(x**2)``; both 0.0 by default, also when built by name
-    ('l1_l2'), as Keras 3's code does (its docstring says 0.01)."""
+    """``l1 * sum(|x|) + l2 * sum(x**2)``; both 0.0 by default. By name ('l1_l2') both are
+    0.01, as Keras documents (Keras 3.15 itself rejects that name)."""
 
     def __init__(self, l1=0.0, l2=0.0):
         self.l1 = validate_float_arg(0.0 if l1 is None else l1, "l1")
@@ -127,6 +127,8 @@ def serialize(regularizer):
 
 
 def deserialize(config, custom_objects=None):
+    if config == "l1_l2" and not (custom_objects and "l1_l2" in custom_objects):
+        return L1L2(l1=0.01, l2=0.01)  # the defaults Keras documents for the name
     obj = deserialize_from(config, ALL_OBJECTS_DICT, custom_objects, "regularizer")
     return obj() if isinstance(obj, type) else obj
 
