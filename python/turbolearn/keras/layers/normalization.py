@@ -205,10 +205,17 @@ class BatchNormalization(Layer):
                     "beta_initializer", "gamma_initializer", "moving_mean_initializer",
                     "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
                     "beta_constraint", "gamma_constraint")),
-                "synchronized": self.synchronized}
+                "synchronized": self.synchronized, "renorm": False, "renorm_clipping": None,
+                "renorm_momentum": 0.99}
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if not config.pop("renorm", False):
+            config.pop("renorm_clipping", None)
+            config.pop("renorm_momentum", None)
+        else:
+            config["renorm"] = True
         return cls(**_objects_from_config(config))
 
 
