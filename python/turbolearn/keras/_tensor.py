@@ -109,7 +109,10 @@ class _Operators:
         value = self.value
         if not isinstance(value, np.ndarray):
             value = value.get()  # CuPy
-        return value if dtype is None else value.astype(dtype, copy=False)
+        value = value if dtype is None else value.astype(dtype, copy=False)
+        # np.array(variable) passes copy=True and trusts the result: never hand out the
+        # variable's own buffer then (get_weights() would alias the weights)
+        return value.copy() if copy and value is self.value else value
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         op = _UFUNC_OPS.get(ufunc.__name__) if method == "__call__" and not kwargs else None
