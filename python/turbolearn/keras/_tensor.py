@@ -108,10 +108,11 @@ class _Operators:
     def __array__(self, dtype=None, copy=None):
         value = self.value
         if not isinstance(value, np.ndarray):
-            value = value.get()  # CuPy (already a copy)
-        elif copy:  # np.array(v) asks for a copy: a snapshot, not a view of a live Variable
-            value = value.copy()
-        return value if dtype is None else value.astype(dtype, copy=False)
+            value = value.get()  # CuPy
+        value = value if dtype is None else value.astype(dtype, copy=False)
+        # np.array(variable) passes copy=True and trusts the result: never hand out the
+        # variable's own buffer then (get_weights() would alias the weights)
+        return value.copy() if copy and value is self.value else value
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         op = _UFUNC_OPS.get(ufunc.__name__) if method == "__call__" and not kwargs else None

@@ -82,19 +82,19 @@ def serialize_keras_object(obj):
 
 
 def _lookup(name, custom_objects, module=None):
-    """custom objects, then registered ones, then ``module`` (the serialized object's own),
-    then turbolearn.keras' public modules."""
+    """custom objects, then registered ones, then ``module`` (the serialized object's own:
+    layers.Identity and initializers.Identity share a name), then turbolearn.keras' modules."""
     for table in (custom_objects or {}, getattr(_scope, "objects", {}), _GLOBAL_CUSTOM_OBJECTS):
         if name in table:
             return table[name]
     short = name.split(">")[-1]
-    candidates = [module] if module and module.startswith("turbolearn.keras") else []
+    candidates = []
+    if module and "keras" in module:  # "turbolearn.keras.layers.core" or Keras' "keras.layers"
+        candidates.append(module if module.startswith("turbolearn.") else f"turbolearn.{module}")
     for module_name in candidates + [f"turbolearn.keras.{m}" for m in _KERAS_MODULES]:
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:  # a module this build does not have
-            if not module_name.startswith(error.name):
-                raise
+        except ModuleNotFoundError:  # a Keras module path turbolearn does not have
             continue
         found = getattr(module, short, None)
         if found is not None:

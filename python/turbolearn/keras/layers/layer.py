@@ -292,8 +292,12 @@ class Layer:
             if outer:
                 del _context.training
         if self.activity_regularizer is not None:
+            from .. import ops
             for out in _flatten(outputs):
-                self.add_loss(self.activity_regularizer(out))
+                loss = self.activity_regularizer(out)
+                if len(getattr(out, "shape", ())) > 0 and out.shape[0]:
+                    loss = ops.divide(loss, float(out.shape[0]))  # per sample, as Keras 3
+                self.add_loss(loss)
         return outputs
 
     def _symbolic_call(self, args, kwargs):
@@ -326,6 +330,11 @@ class Layer:
                                            isinstance(shape[0], (tuple, list))):
                 return [KerasTensor(s, dtype) for s in shape]
             return KerasTensor(shape, dtype)
+        return self._output_spec_by_running(*args, **kwargs)
+
+    def _output_spec_by_running(self, *args, **kwargs):
+        """Output specs found by running ``call`` on zeros twice, with 2 then 3 for the
+        unknown sizes: a size that differs between the runs is unknown (None)."""
         runs = []
         for fill in (2, 3):
             concrete = _pack_like((args, kwargs), iter(

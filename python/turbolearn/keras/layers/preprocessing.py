@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import backend, ops
-from .._tensor import value_of
+from .._tensor import Tensor, value_of
 from .layer import Layer
 
 __all__ = ["Normalization"]
@@ -55,18 +55,28 @@ class Normalization(Layer):
             data.var(axis=self._reduce_axes).reshape(self.adapt_variance.shape))
         self.count.assign(np.int64(data.size // max(1, int(np.prod(self.adapt_mean.shape)))))
 
-    def _statistics(self):
+    def _mean_variance(self):
+        """Mean and variance shaped to broadcast against the input (Keras' ``mean``)."""
+        if not self.built:
+            raise ValueError(f"Layer {self.name!r}: call adapt() or build() first")
         if self.input_mean is not None:
-            mean = np.broadcast_to(np.asarray(self.input_mean, self.dtype), self._broadcast_shape)
-            variance = np.broadcast_to(np.asarray(self.input_variance, self.dtype),
-                                       self._broadcast_shape)
-        else:
-            mean = self.adapt_mean.value.reshape(self._broadcast_shape)
-            variance = self.adapt_variance.value.reshape(self._broadcast_shape)
-        return mean, np.maximum(np.sqrt(variance), backend.epsilon()).astype(self.dtype)
+            return (np.broadcast_to(np.asarray(self.input_mean, self.dtype), self._broadcast_shape),
+                    np.broadcast_to(np.asarray(self.input_variance, self.dtype),
+                                    self._broadcast_shape))
+        return (self.adapt_mean.value.reshape(self._broadcast_shape),
+                self.adapt_variance.value.reshape(self._broadcast_shape))
+
+    @property
+    def mean(self):
+        return Tensor(self._mean_variance()[0].copy())
+
+    @property
+    def variance(self):
+        return Tensor(self._mean_variance()[1].copy())
 
     def call(self, inputs):
-        mean, scale = self._statistics()
+        mean, variance = self._mean_variance()
+        scale = np.maximum(np.sqrt(variance), backend.epsilon()).astype(self.dtype)
         inputs = ops.cast(inputs, self.dtype)
         if self.invert:
             return ops.add(ops.multiply(inputs, scale), mean)

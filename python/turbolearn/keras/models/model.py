@@ -94,12 +94,13 @@ class Model(Layer):
         self._compiled_state = None  # resolved on the first batch, when y's shapes are known
         self.compiled = True
 
-    def _output_names(self):
-        return ["output"]
+    def _output_names(self, n=1):
+        """Names of the outputs in logs ("<name>_loss"): subclassed models number them."""
+        return ["output"] if n == 1 else [f"output_{i + 1}" for i in range(n)]
 
     def _per_output(self, config, n, kind):
         """config (one for all, a list, or a dict by output name) as one entry per output."""
-        names = self._output_names()
+        names = self._output_names(n)
         if isinstance(config, dict):
             unknown = set(config) - set(names)
             if unknown:
@@ -146,7 +147,7 @@ class Model(Layer):
                         m if n == 1 or isinstance(m, str) else copy.deepcopy(m),
                         loss_fns[i], ys[i] if i < len(ys) else None, preds[i])
                     if n > 1:
-                        metric.name = f"{self._output_names()[i]}_{metric.name}"
+                        metric.name = f"{self._output_names(n)[i]}_{metric.name}"
                     made.append(metric)
                 out.append(made)
             return out
@@ -155,7 +156,7 @@ class Model(Layer):
                 "weighted_metrics": metric_lists(self._weighted_metrics_config),
                 "loss_tracker": metrics.Mean(name="loss"),
                 "output_trackers": [metrics.Mean(name=f"{name}_loss")
-                                    for name in self._output_names()] if n > 1 else []}
+                                    for name in self._output_names(n)] if n > 1 else []}
 
     @property
     def metrics(self):
@@ -465,8 +466,10 @@ class Functional(Model):
         object.__setattr__(self, "_layers", layers)
         self.built = True
         self._build_shapes = [t.shape for t in self.inputs]
+        if len(self.inputs) == 1:
+            self._batch_input_shape = self.inputs[0].shape  # lets an enclosing Sequential build
 
-    def _output_names(self):
+    def _output_names(self, n=1):
         names = []
         for t in self.outputs:
             layer = t._keras_history[0]

@@ -63,6 +63,7 @@ class Sequential(Model):
             self._layer_outputs.append(x)
         self.inputs, self.outputs = [self._input_layer.output_tensor], [x]
         self._build_shapes = [tuple(batch_shape)]
+        self._batch_input_shape = tuple(batch_shape)  # lets an enclosing Sequential build
         self.built = True
 
     def _maybe_build(self, shapes):
@@ -99,7 +100,7 @@ class Sequential(Model):
     def output_shape(self):
         return self.output.shape
 
-    def _output_names(self):
+    def _output_names(self, n=1):
         return [self._layers[-1].name] if self._layers else ["output"]
 
     def call(self, inputs, training=None, mask=None):
