@@ -94,19 +94,25 @@ def test_keras_file_layout_and_contents(tmp_path):
         np.testing.assert_array_equal(arrays[key], np.asarray(v))
 
 
+def architecture(k, **names):
+    """Dense, BatchNormalization (non-trainable variables), Dropout, a nested Sequential."""
+    return k.Sequential([k.Input(shape=(4,)), k.layers.Dense(5, **names),
+                         k.layers.BatchNormalization(), k.layers.Dropout(0.2),
+                         k.Sequential([k.layers.Dense(3), k.layers.Dense(3)]),
+                         k.layers.Dense(1)])
+
+
 def test_weight_paths_are_those_keras_writes(tmp_path):
     h5py = pytest.importorskip("h5py")
     os.environ["KERAS_BACKEND"] = "torch"
     keras_ref = pytest.importorskip("keras")
-    ref = keras_ref.Sequential([keras_ref.Input(shape=(4,)), keras_ref.layers.Dense(5),
-                                keras_ref.layers.Dense(3), keras_ref.layers.Dense(1)])
+    ref = architecture(keras_ref)
     ref.save_weights(tmp_path / "ref.weights.h5")
     ref_paths = []
     with h5py.File(tmp_path / "ref.weights.h5") as f:
         f.visititems(lambda name, obj: ref_paths.append(name)
                      if isinstance(obj, h5py.Dataset) else None)
-    ours = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(5, name="first"),
-                             keras.layers.Dense(3), keras.layers.Dense(1)])
+    ours = architecture(keras, name="first")
     ours.save_weights(tmp_path / "ours.weights.h5")
     with np.load(tmp_path / "ours.weights.h5", allow_pickle=False) as npz:
         assert sorted(npz.files) == sorted(ref_paths)
@@ -117,10 +123,34 @@ def test_weight_paths_are_those_keras_writes(tmp_path):
     with h5py.File(tmp_path / "ref.weights.h5") as f:
         arrays = {k: np.array(f[k]) for k in ref_paths}
     from turbolearn.keras.saving import _assign_weights
+    for key in arrays:  # make the moving statistics matter
+        if key.startswith("layers/batch_normalization/vars/2"):
+            arrays[key] = arrays[key] + 0.5
+        elif key.startswith("layers/batch_normalization/vars/3"):
+            arrays[key] = arrays[key] * 2.0
     _assign_weights(ours, arrays)
     x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+    ref.layers[1].moving_mean.assign(ref.layers[1].moving_mean + 0.5)
+    ref.layers[1].moving_variance.assign(ref.layers[1].moving_variance * 2.0)
     np.testing.assert_allclose(ours.predict(x, verbose=0), ref.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_with_batch_normalization_and_a_nested_model_round_trips(tmp_path):
+    model = architecture(keras)
+    model.compile(optimizer="adam", loss="mse")
+    x, y = data()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    assert not np.allclose(np.asarray(model.layers[1].moving_mean), 0)  # statistics moved
+    model.save(tmp_path / "bn.keras")
+    loaded = keras.models.load_model(tmp_path / "bn.keras")
+    assert_same_weights(model, loaded)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    keras.utils.set_random_seed(5)
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    keras.utils.set_random_seed(5)  # the same dropout masks
+    loaded.fit(x, y, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    assert_same_weights(model, loaded)
 
 
 # --- round trips ------------------------------------------------------------------------------

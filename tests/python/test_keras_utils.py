@@ -90,6 +90,14 @@ def test_set_random_seed_seeds_python_numpy_and_keras_random():
     second = (random.random(), np.random.rand(), keras.random.seed_generator().integers(1 << 30))
     assert first == second
     assert all(a != b for a, b in zip(first, other))
+    weights = []
+    for seed in (3, 3, 4):
+        keras.utils.set_random_seed(seed)
+        layer = keras.layers.Dense(4)
+        layer.build((None, 3))
+        weights.append(layer.get_weights()[0])
+    np.testing.assert_array_equal(weights[0], weights[1])  # initializers draw from keras.random
+    assert not np.array_equal(weights[0], weights[2])
     with pytest.raises(ValueError, match="integer"):
         keras.utils.set_random_seed(1.5)
 
