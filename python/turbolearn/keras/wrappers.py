@@ -114,7 +114,7 @@ class SKLBase(BaseEstimator):
         """Builds the model (``model(X=X, y=y, **model_kwargs)``) and trains it with
         ``fit_kwargs`` updated by ``kwargs``."""
         warm = self.warm_start and hasattr(self, "model_")
-        X, y = validate_data(self, X, y, reset=not warm, multi_output=True)
+        X, y = validate_data(self, X, y, reset=not warm)
         y = self._process_target(y, reset=not warm)
         model = self.model_ if warm else self._get_model(X, y)
         _check_model(model)
