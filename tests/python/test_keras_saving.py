@@ -361,7 +361,8 @@ def test_weights_load_by_structure_not_names_and_include_the_optimizer(tmp_path)
 def test_mismatched_weights_are_refused_or_skipped(tmp_path):
     model = sequential()
     model.save_weights(tmp_path / "w.weights.h5")
-    wider = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(6), keras.layers.Dense(1)])
+    wider = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(6),
+                              keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="shape"):
         wider.load_weights(tmp_path / "w.weights.h5")
     deeper = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(5),
