@@ -14,6 +14,7 @@ import numpy as np
 from .._ops._backend import array_namespace
 
 _state = threading.local()
+_node_seq = itertools.count()
 
 
 def floatx():
@@ -36,11 +37,12 @@ class Node:
     ``needs[i]`` says whether input i's gradient is wanted, so an op can skip work (a first
     Dense layer never computes the gradient of its input data).
     """
-    __slots__ = ("parents", "backward")
+    __slots__ = ("parents", "backward", "seq")
 
     def __init__(self, parents, backward):
         self.parents = parents  # None where an input was not watched when the op ran
         self.backward = backward
+        self.seq = next(_node_seq)  # ops run in order: sorting by seq orders the graph
 
 
 def value_of(x):
@@ -354,50 +356,57 @@ class GradientTape:
 
 
 def _connected(target, source):
-    return bool(_topological_order([target], {id(source)})[1].get(id(target)))
+    return id(target) in _reaching(_recorded([target]), {id(source)})
 
 
-def _topological_order(targets, source_ids):
-    """Recorded tensors reachable from targets, inputs before outputs, and which of them
-    (by id) depend on a source."""
-    order, reaches, seen = [], {}, set()
-    stack = [(t, False) for t in targets if isinstance(t, (Tensor, Variable))]
+def _seq(x):
+    return x._node.seq
+
+
+def _recorded(targets):
+    """The recorded tensors the targets depend on (targets included), earliest op first."""
+    found, seen = [], set()
+    stack = [t for t in targets if type(t) is Tensor and t._node is not None]
     while stack:
-        x, expanded = stack.pop()
-        if expanded:
-            node = x._node if isinstance(x, Tensor) else None
-            reaches[id(x)] = id(x) in source_ids or (
-                node is not None and any(reaches.get(id(p), False) for p in node.parents))
-            order.append(x)
-            continue
+        x = stack.pop()
         if id(x) in seen:
             continue
         seen.add(id(x))
-        stack.append((x, True))
-        node = x._node if isinstance(x, Tensor) else None
-        if node is not None:
-            stack.extend((p, False) for p in node.parents
-                         if isinstance(p, (Tensor, Variable)) and id(p) not in seen)
-    return order, reaches
+        found.append(x)
+        stack.extend(p for p in x._node.parents
+                     if type(p) is Tensor and p._node is not None and id(p) not in seen)
+    found.sort(key=_seq)
+    return found
+
+
+def _reaching(recorded, source_ids):
+    """Ids of the sources and of the recorded tensors that depend on one."""
+    reaches = set(source_ids)
+    for x in recorded:  # inputs before outputs
+        if id(x) not in reaches and any(p is not None and id(p) in reaches
+                                        for p in x._node.parents):
+            reaches.add(id(x))
+    return reaches
 
 
 def backpropagate(targets, seeds, sources):
     """Gradients (arrays keyed by id) of the targets, seeded by ``seeds`` (None: ones)."""
     source_ids = {id(s) for s in sources}
-    order, reaches = _topological_order(targets, source_ids)
+    recorded = _recorded(targets)
+    reaches = _reaching(recorded, source_ids)
     grads = {}
     for t, seed in zip(targets, seeds):
-        if not isinstance(t, (Tensor, Variable)) or not reaches.get(id(t)):
+        if id(t) not in reaches:
             continue
         v = t.value
         g = array_namespace(v).ones_like(v) if seed is None else value_of(seed)
         grads[id(t)] = grads[id(t)] + g if id(t) in grads else g
-    for x in reversed(order):
-        node = x._node if isinstance(x, Tensor) else None
+    for x in reversed(recorded):
         g = grads.get(id(x))
-        if node is None or g is None:
+        if g is None:
             continue
-        needs = tuple(reaches.get(id(p), False) for p in node.parents)
+        node = x._node
+        needs = tuple(p is not None and id(p) in reaches for p in node.parents)
         for p, need, gp in zip(node.parents, needs, node.backward(g, needs)):
             if need and gp is not None:
                 key = id(p)

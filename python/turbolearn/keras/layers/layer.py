@@ -18,6 +18,14 @@ __all__ = ["InputLayer", "Input", "KerasTensor", "Layer"]
 _context = threading.local()
 
 
+_structure_version = [0]
+
+
+def structure_changed():
+    """Called whenever any layer gains or loses a sublayer: invalidates the cached lists."""
+    _structure_version[0] += 1
+
+
 def _snake_case(name):
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
@@ -130,6 +138,7 @@ class Layer:
                     if isinstance(x, Layer) and x is not self and \
                             not any(x is y for y in layers):
                         layers.append(x)
+                        structure_changed()
                     elif isinstance(x, Variable) and \
                             not any(x is w for w in self.__dict__.get("_own_weights", ())):
                         self._own_weights.append(x)
@@ -168,7 +177,10 @@ class Layer:
             layer.trainable = value
 
     def _sublayers(self):
-        """Every nested layer, depth first, each once."""
+        """Every nested layer, depth first, each once (cached until a layer gains one)."""
+        cached = self.__dict__.get("_sublayers_cache")
+        if cached is not None and cached[0] == _structure_version[0]:
+            return cached[1]
         seen, out = set(), []
         stack = list(reversed(self._layers))
         while stack:
@@ -178,6 +190,7 @@ class Layer:
             seen.add(id(layer))
             out.append(layer)
             stack.extend(reversed(layer._layers))
+        object.__setattr__(self, "_sublayers_cache", (_structure_version[0], out))
         return out
 
     def _collect(self, own):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import callbacks as callbacks_module
 from .._tensor import GradientTape, Tensor, _flatten, _pack_like, value_of
-from ..layers.layer import InputLayer, KerasTensor, Layer
+from ..layers.layer import InputLayer, KerasTensor, Layer, structure_changed
 from . import _data
 from .summary import print_summary
 
@@ -464,6 +464,7 @@ class Functional(Model):
             if not any(node.layer is layer for layer in layers):
                 layers.append(node.layer)
         object.__setattr__(self, "_layers", layers)
+        structure_changed()
         self.built = True
         self._build_shapes = [t.shape for t in self.inputs]
         if len(self.inputs) == 1:

@@ -1,5 +1,5 @@
 """``keras.Sequential``: a plain stack of layers, each fed the previous one's output."""
-from ..layers.layer import InputLayer, KerasTensor, Layer
+from ..layers.layer import InputLayer, KerasTensor, Layer, structure_changed
 from .model import Model
 
 __all__ = ["Sequential"]
@@ -33,6 +33,7 @@ class Sequential(Model):
                              f"names. Name {layer.name!r} is already the name of a layer in "
                              "this model.")
         self._layers.append(layer)
+        structure_changed()
         self.built = False
         if rebuild:
             self._build_from_input_layer()
@@ -41,6 +42,7 @@ class Sequential(Model):
         if not self._layers:
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
+        structure_changed()
         self.built = False
         self._build_from_input_layer()
         return layer
