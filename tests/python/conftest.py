@@ -2,6 +2,8 @@ import os
 
 # scikit-learn's array-API estimator check runs only when SciPy is imported with this set.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# Keras 3, the reference for turbolearn.keras, runs on the installed PyTorch (no TensorFlow).
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
 import pytest
