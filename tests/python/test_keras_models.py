@@ -356,3 +356,29 @@ def test_fit_before_compile_is_refused():
     model = keras.Sequential([keras.layers.Input(shape=[3]), keras.layers.Dense(1)])
     with pytest.raises(RuntimeError, match="compile"):
         model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+
+
+def test_keras_ops_on_symbolic_tensors_explain_the_layer_form():
+    a, b = keras.Input(shape=[2]), keras.Input(shape=[3])
+    with pytest.raises(TypeError, match="layer form"):
+        keras.ops.concatenate([a, b], axis=-1)
+    merged = keras.layers.concatenate([a, b])
+    assert merged.shape == (None, 5)
+
+
+def test_compile_config_round_trip_and_huber_delta():
+    model = keras.Sequential([keras.layers.Input(shape=[3]), keras.layers.Dense(1)])
+    model.compile(loss=keras.losses.Huber(delta=2.0), optimizer=keras.optimizers.Adam(0.005),
+                  metrics=["mae"])
+    config = model.get_compile_config()
+    clone = keras.models.clone_model(model)
+    clone.compile_from_config(config)
+    assert float(clone.optimizer.learning_rate) == pytest.approx(0.005)
+    X, y = np.ones((4, 3)), np.full((4, 1), 10.0)
+    clone.set_weights(model.get_weights())
+    model.fit(X, y, verbose=0, shuffle=False)
+    clone.fit(X, y, verbose=0, shuffle=False)
+    assert clone.metrics_names == model.metrics_names
+    for a, b in zip(model.get_weights(), clone.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert keras.losses.Huber.from_config(keras.losses.Huber(2.0).get_config()).delta == 2.0

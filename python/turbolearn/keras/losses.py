@@ -636,9 +636,11 @@ class Huber(LossFunctionWrapper):
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss",
                  dtype=None):
         super().__init__(huber, name=name, reduction=reduction, dtype=dtype, delta=delta)
+        self.delta = delta
 
     def get_config(self):
-        return Loss.get_config(self)
+        # Keras 3.15 leaves delta out, so a saved Huber(2.0) reloads as Huber(1.0): kept here.
+        return {**Loss.get_config(self), "delta": self.delta}
 
     @classmethod
     def from_config(cls, config):

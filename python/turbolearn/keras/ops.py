@@ -39,6 +39,10 @@ def _array(x, dtype=None):
     v = value_of(x)
     if isinstance(v, (np.ndarray, np.generic)) or hasattr(v, "__cuda_array_interface__"):
         return v if dtype is None else v.astype(dtype, copy=False)
+    if type(v).__name__ == "KerasTensor":
+        raise TypeError("keras.ops functions compute on values, not on symbolic KerasTensors: "
+                        "in a functional model use the layer form (keras.layers.Concatenate, "
+                        "keras.layers.Add, ...) or wrap the computation in keras.layers.Lambda")
     if isinstance(v, (bool, int, float)) and dtype is None:
         return v  # a weak scalar: the other operand's dtype wins
     arr = np.asarray(v)

@@ -275,13 +275,8 @@ def get_compile_config(model):
     an empty dict for a model never compiled."""
     if not getattr(model, "compiled", False):
         return {}
-    optimizer = model.optimizer
-    try:
-        from . import optimizers
-        optimizer_config = optimizers.serialize(optimizer)
-    except (ImportError, AttributeError, ValueError):
-        optimizer_config = serialize_keras_object(optimizer)
-    return {"optimizer": optimizer_config,
+    from . import optimizers
+    return {"optimizer": optimizers.serialize(model.optimizer),
             "loss": _serialize_compile_arg(getattr(model, "_loss_config", None)),
             "loss_weights": _serialize_compile_arg(getattr(model, "_loss_weights_config", None)),
             "metrics": _serialize_compile_arg(getattr(model, "_metrics_config", None)),
@@ -297,11 +292,8 @@ def compile_from_config(model, config, custom_objects=None):
         return
     optimizer = config.get("optimizer")
     if isinstance(optimizer, dict):
-        try:
-            from . import optimizers
-            optimizer = optimizers.deserialize(optimizer, custom_objects=custom_objects)
-        except (ImportError, AttributeError):
-            optimizer = deserialize_keras_object(optimizer, custom_objects)
+        from . import optimizers
+        optimizer = optimizers.deserialize(optimizer, custom_objects=custom_objects)
     kwargs = {key: _deserialize_compile_arg(config.get(key), custom_objects)
               for key in ("loss", "loss_weights", "metrics", "weighted_metrics")}
     model.compile(optimizer=optimizer, run_eagerly=config.get("run_eagerly", False), **kwargs)

@@ -419,6 +419,14 @@ class Model(Layer):
         from ..saving import save_model
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    def get_compile_config(self):
+        from ..saving import get_compile_config
+        return get_compile_config(self)
+
+    def compile_from_config(self, config):
+        from ..saving import compile_from_config
+        compile_from_config(self, config)
+
     def save_weights(self, filepath, overwrite=True):
         from ..saving import save_weights
         save_weights(self, filepath, overwrite=overwrite)
