@@ -260,7 +260,7 @@ class Layer:
 
     def _clear_losses(self):
         for layer in [self] + self._sublayers():
-            layer._losses = []
+            object.__setattr__(layer, "_losses", [])  # not a tracked attribute: skip the scan
 
     # --- building and calling ---------------------------------------------------------------
 

@@ -53,6 +53,8 @@ def n_samples(*structures):
 def take(structure, index):
     if structure is None:
         return None
+    if isinstance(structure, np.ndarray):  # the usual case, once per batch
+        return structure[index]
     return _pack_like(structure, iter([a[index] for a in _flatten(structure)]))
 
 
