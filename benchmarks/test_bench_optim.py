@@ -25,6 +25,8 @@ FLOPS = {"sgd": 4 * N, "adam": 12 * N}
 def timed(benchmark, fn, rule, label):
     benchmark.extra_info["flops"] = FLOPS[rule]
     benchmark.pedantic(fn, rounds=300, iterations=5, warmup_rounds=20)
+    if benchmark.stats is None:  # --benchmark-disable (CI's smoke run): fn ran once, untimed
+        return
     median = benchmark.stats.stats.median
     print(f"\n{label}: {median * 1e6:.1f} us per step, {BYTES[rule] / median / 1e9:.1f} GB/s")
 
