@@ -5,7 +5,10 @@ GFLOP/s, the fraction of this machine's float32 peak and the ratio to turbolearn
 group (>1 means the peer is slower). TURBOLEARN_BENCH_SCALE shrinks the workloads (CI runs
 them tiny, to keep the code working).
 """
+import importlib.util
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -30,6 +33,54 @@ def run(benchmark, fn, flops, rounds=3):
     """Times fn with a few rounds (the workloads take seconds) and records its FLOP count."""
     benchmark.extra_info["flops"] = flops
     return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
+
+
+def installed(module):
+    """Whether a peer library can be imported, without importing it in this process."""
+    return importlib.util.find_spec(module) is not None
+
+
+# The libraries epoch_worker.py trains with, and whether each is installed here.
+EPOCH_LIBRARIES = {"turbolearn": True, "torch": installed("torch"),
+                   "keras-tensorflow": installed("keras") and installed("tensorflow"),
+                   "keras-torch": installed("keras") and installed("torch")}
+
+
+class EpochWorker:
+    """epoch_worker.py training `model` with `library` in its own process; epoch() runs one."""
+
+    PATH = os.path.join(os.path.dirname(__file__), "epoch_worker.py")
+
+    def __init__(self, library, model, batch_size, n):
+        self.process = subprocess.Popen(
+            [sys.executable, self.PATH, library, model, str(batch_size), str(n)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._expect("ready")
+
+    def _expect(self, word):
+        line = self.process.stdout.readline().strip()
+        if line != word:
+            raise RuntimeError(f"the benchmark worker answered {line!r}, expected {word!r}")
+
+    def epoch(self):
+        self.process.stdin.write("epoch\n")
+        self.process.stdin.flush()
+        self._expect("done")
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def run_epochs(benchmark, library, model, batch_size, n, flops, rounds=3):
+    """Times epochs of `model` trained by `library` in a worker (skips when not installed)."""
+    if not EPOCH_LIBRARIES[library]:
+        pytest.skip(f"{library} is not installed")
+    worker = EpochWorker(library, model, batch_size, n)
+    try:
+        run(benchmark, worker.epoch, flops, rounds=rounds)
+    finally:
+        worker.close()
 
 
 @pytest.fixture(scope="session")
