@@ -1,0 +1,136 @@
+#include "pool2d.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include "isa.hpp"
+#include "threads.hpp"
+
+namespace tl::pool2d {
+
+#define TL_DECLARE_ISA(ns)                 \
+  namespace ns {                           \
+  const Kernels<float>& kernels_f32();     \
+  const Kernels<double>& kernels_f64();    \
+  }
+TL_DECLARE_ISA(baseline)
+TL_DECLARE_ISA(avx2)
+TL_DECLARE_ISA(avx512)
+#undef TL_DECLARE_ISA
+
+template <>
+const Kernels<float>& kernels<float>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f32();
+    case isa::Level::avx2: return avx2::kernels_f32();
+    default: return baseline::kernels_f32();
+  }
+}
+
+template <>
+const Kernels<double>& kernels<double>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f64();
+    case isa::Level::avx2: return avx2::kernels_f64();
+    default: return baseline::kernels_f64();
+  }
+}
+
+namespace {
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument("pool2d: " + what);
+}
+
+// Output size along one axis; the paddings are checked against the window first.
+int64_t output_size(const char* axis, int64_t size, int64_t k, int64_t s, int64_t before,
+                    int64_t after) {
+  const std::string a(axis);
+  require(k >= 1, "the pool size along " + a + " must be >= 1, got " + std::to_string(k));
+  require(s >= 1, "the stride along " + a + " must be >= 1, got " + std::to_string(s));
+  require(before >= 0 && after >= 0 && before < k && after < k,
+          "the paddings along " + a + " must be in [0, pool size), got (" +
+              std::to_string(before) + ", " + std::to_string(after) + ") for pool size " +
+              std::to_string(k));
+  const int64_t padded = size + before + after;
+  require(padded >= k, "the window along " + a + " (" + std::to_string(k) +
+                           ") is larger than the padded input (" + std::to_string(padded) + ")");
+  return (padded - k) / s + 1;
+}
+
+// Rows [begin(t), begin(t + 1)) for thread t of nt.
+struct Rows {
+  int64_t n;
+  int nt;
+  int64_t begin(int t) const { return n * t / nt; }
+};
+
+// The thread count for `rows` rows costing `work` element operations in all.
+int team(int n_threads, int64_t rows, double work) {
+  return static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>(threads::resolve(n_threads, work), rows)));
+}
+
+}  // namespace
+
+Mode parse_mode(const std::string& name) {
+  if (name == "max") return Mode::max;
+  if (name == "average") return Mode::average;
+  throw std::invalid_argument("unknown pooling mode '" + name + "'; expected 'max' or 'average'");
+}
+
+const char* mode_name(Mode mode) { return mode == Mode::max ? "max" : "average"; }
+
+Geometry make_geometry(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw,
+                       int64_t sh, int64_t sw, int64_t pad_top, int64_t pad_bottom,
+                       int64_t pad_left, int64_t pad_right) {
+  require(n >= 0, "negative batch size");
+  require(h >= 1 && w >= 1, "the image must have at least one row and one column");
+  require(c >= 1, "the input must have at least one channel");
+  require(h * w <= std::numeric_limits<int32_t>::max(),
+          "an image plane of more than 2^31 - 1 elements does not fit the int32 argmax");
+  Geometry g{n, h, w, c, kh, kw, sh, sw, pad_top, pad_left, 0, 0};
+  g.oh = output_size("height", h, kh, sh, pad_top, pad_bottom);
+  g.ow = output_size("width", w, kw, sw, pad_left, pad_right);
+  return g;
+}
+
+template <class T>
+void forward(const T* x, const Geometry& g, Mode mode, T* out, int32_t* argmax, int n_threads) {
+  const int64_t rows = g.n * g.oh;
+  if (rows == 0) return;
+  const Kernels<T>& kern = kernels<T>();
+  const int nt = team(n_threads, rows, double(rows) * g.ow * g.c * g.kh * g.kw);
+  if (nt == 1) {
+    kern.forward_rows(x, g, mode, 0, rows, out, argmax);
+    return;
+  }
+  const Rows part{rows, nt};
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int t = 0; t < nt; ++t) kern.forward_rows(x, g, mode, part.begin(t), part.begin(t + 1), out, argmax);
+}
+
+template <class T>
+void backward(const T* grad_out, const int32_t* argmax, const Geometry& g, Mode mode, T* dx,
+              int n_threads) {
+  const int64_t rows = g.n * g.h;
+  if (rows == 0) return;
+  const Kernels<T>& kern = kernels<T>();
+  // Each input element reads about (kh / sh) x (kw / sw) outputs, at least one.
+  const double reads = std::max<double>(1.0, double(g.kh) / g.sh) * std::max<double>(1.0, double(g.kw) / g.sw);
+  const int nt = team(n_threads, rows, double(rows) * g.w * g.c * reads);
+  if (nt == 1) {
+    kern.backward_rows(grad_out, argmax, g, mode, 0, rows, dx);
+    return;
+  }
+  const Rows part{rows, nt};
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int t = 0; t < nt; ++t)
+    kern.backward_rows(grad_out, argmax, g, mode, part.begin(t), part.begin(t + 1), dx);
+}
+
+TL_INSTANTIATE_POOL2D(float)
+TL_INSTANTIATE_POOL2D(double)
+
+}  // namespace tl::pool2d
