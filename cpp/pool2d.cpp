@@ -88,8 +88,11 @@ Geometry make_geometry(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, i
   require(n >= 0, "negative batch size");
   require(h >= 1 && w >= 1, "the image must have at least one row and one column");
   require(c >= 1, "the input must have at least one channel");
-  require(h * w <= std::numeric_limits<int32_t>::max(),
-          "an image plane of more than 2^31 - 1 elements does not fit the int32 argmax");
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  require(h <= kMax / w && h * w <= kMax / c,
+          "an image of more than 2^31 - 1 elements is not supported (int32 indices)");
+  require(kh <= kMax && kw <= kMax && sh <= kMax && sw <= kMax,
+          "pool sizes and strides must be below 2^31");
   Geometry g{n, h, w, c, kh, kw, sh, sw, pad_top, pad_left, 0, 0};
   g.oh = output_size("height", h, kh, sh, pad_top, pad_bottom);
   g.ow = output_size("width", w, kw, sw, pad_left, pad_right);

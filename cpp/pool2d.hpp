@@ -45,30 +45,35 @@ struct Geometry {
   int64_t oh, ow;
 };
 
-// Checks the arguments (sizes >= 1, 0 <= padding < window, h * w fits int32) and computes
+// Checks the arguments (sizes >= 1, 0 <= padding < window, one image and the pool sizes and
+// strides within int32, so the argmax and the GPU's index arithmetic fit 32 bits) and computes
 // the output size; throws std::invalid_argument naming what is wrong.
 Geometry make_geometry(int64_t n, int64_t h, int64_t w, int64_t c, int64_t kh, int64_t kw,
                        int64_t sh, int64_t sw, int64_t pad_top, int64_t pad_bottom,
                        int64_t pad_left, int64_t pad_right);
 
-// [begin, end) along one axis.
+// [begin, end) along one axis, in the index type I of the caller (int64_t on the CPU, int32_t
+// in the CUDA kernels, where 64-bit divisions are slow subroutine calls).
+template <class I>
 struct Range {
-  int64_t begin, end;
+  I begin, end;
 };
 
 // The input positions of output position o's window along an axis: window k, stride s,
 // padding before `pad`, input size `size`.
-TL_POOL2D_HD Range window(int64_t o, int64_t k, int64_t s, int64_t pad, int64_t size) {
-  const int64_t first = o * s - pad;
-  return {first > 0 ? first : 0, first + k < size ? first + k : size};
+template <class I>
+TL_POOL2D_HD Range<I> window(I o, I k, I s, I pad, I size) {
+  const I first = o * s - pad;
+  return {first > 0 ? first : I(0), first + k < size ? first + k : size};
 }
 
 // The output positions whose windows hold input position i along an axis (`out` outputs):
 // o * s - pad <= i <= o * s - pad + k - 1. Empty when the strides skip i.
-TL_POOL2D_HD Range covering(int64_t i, int64_t k, int64_t s, int64_t pad, int64_t out) {
-  const int64_t lowest = i + pad - k + 1;  // o * s >= lowest
-  const int64_t begin = lowest > 0 ? (lowest + s - 1) / s : 0;
-  const int64_t last = (i + pad) / s + 1;
+template <class I>
+TL_POOL2D_HD Range<I> covering(I i, I k, I s, I pad, I out) {
+  const I lowest = i + pad - k + 1;  // o * s >= lowest
+  const I begin = lowest > 0 ? (lowest + s - 1) / s : I(0);
+  const I last = (i + pad) / s + 1;
   return {begin, last < out ? last : out};
 }
 

@@ -12,9 +12,11 @@
 namespace tl::pool2d::TL_ISA_NS {
 namespace {
 
+using Span = Range<int64_t>;
+
 // o (and a) = the maximum (and its argmax) over the window rh x rw of the image x.
 template <class T>
-void max_window(const T* __restrict x, const Geometry& g, Range rh, Range rw, T* __restrict o,
+void max_window(const T* __restrict x, const Geometry& g, Span rh, Span rw, T* __restrict o,
                 int32_t* __restrict a) {
   const int64_t c = g.c;
   const int64_t first = rh.begin * g.w + rw.begin;
@@ -41,7 +43,7 @@ void max_window(const T* __restrict x, const Geometry& g, Range rh, Range rw, T*
 
 // o = the mean over the window rh x rw of the image x (valid elements only).
 template <class T>
-void average_window(const T* __restrict x, const Geometry& g, Range rh, Range rw,
+void average_window(const T* __restrict x, const Geometry& g, Span rh, Span rw,
                     T* __restrict o) {
   const int64_t c = g.c;
   const T* p0 = x + (rh.begin * g.w + rw.begin) * c;
@@ -61,9 +63,9 @@ void forward_rows(const T* x, const Geometry& g, Mode mode, int64_t row_begin, i
   const int64_t plane = g.h * g.w * g.c;
   for (int64_t r = row_begin; r < row_end; ++r) {
     const T* image = x + (r / g.oh) * plane;
-    const Range rh = window(r % g.oh, g.kh, g.sh, g.pad_top, g.h);
+    const Span rh = window(r % g.oh, g.kh, g.sh, g.pad_top, g.h);
     for (int64_t ow = 0; ow < g.ow; ++ow) {
-      const Range rw = window(ow, g.kw, g.sw, g.pad_left, g.w);
+      const Span rw = window(ow, g.kw, g.sw, g.pad_left, g.w);
       const int64_t o = (r * g.ow + ow) * g.c;
       if (mode == Mode::max)
         max_window(image, g, rh, rw, out + o, argmax + o);
@@ -77,7 +79,7 @@ void forward_rows(const T* x, const Geometry& g, Mode mode, int64_t row_begin, i
 // gradient where the argmax is k (max) or of the gradient over the window's size (average).
 template <class T>
 void gather_pixel(const T* __restrict grad, const int32_t* __restrict argmax, const Geometry& g,
-                  Mode mode, Range oh, Range ow, int32_t k, T* __restrict d) {
+                  Mode mode, Span oh, Span ow, int32_t k, T* __restrict d) {
   const int64_t c = g.c;
   for (int64_t j = 0; j < c; ++j) d[j] = T(0);
   for (int64_t y = oh.begin; y < oh.end; ++y)
@@ -88,8 +90,8 @@ void gather_pixel(const T* __restrict grad, const int32_t* __restrict argmax, co
         const int32_t* ap = argmax + o;
         for (int64_t j = 0; j < c; ++j) d[j] += ap[j] == k ? gp[j] : T(0);
       } else {
-        const Range rh = window(y, g.kh, g.sh, g.pad_top, g.h);
-        const Range rw = window(x, g.kw, g.sw, g.pad_left, g.w);
+        const Span rh = window(y, g.kh, g.sh, g.pad_top, g.h);
+        const Span rw = window(x, g.kw, g.sw, g.pad_left, g.w);
         const T inv = T(1) / static_cast<T>((rh.end - rh.begin) * (rw.end - rw.begin));
         for (int64_t j = 0; j < c; ++j) d[j] += gp[j] * inv;
       }
@@ -104,9 +106,9 @@ void backward_rows(const T* grad_out, const int32_t* argmax, const Geometry& g, 
     const int64_t image = r / g.h, ih = r % g.h;
     const T* grad = grad_out + image * out_plane;
     const int32_t* arg = mode == Mode::max ? argmax + image * out_plane : nullptr;
-    const Range oh = covering(ih, g.kh, g.sh, g.pad_top, g.oh);
+    const Span oh = covering(ih, g.kh, g.sh, g.pad_top, g.oh);
     for (int64_t iw = 0; iw < g.w; ++iw) {
-      const Range ow = covering(iw, g.kw, g.sw, g.pad_left, g.ow);
+      const Span ow = covering(iw, g.kw, g.sw, g.pad_left, g.ow);
       gather_pixel(grad, arg, g, mode, oh, ow, static_cast<int32_t>(ih * g.w + iw),
                    dx + (r * g.w + iw) * g.c);
     }

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 
-// One thread per element, the channel fastest, so a warp reads and writes 32 consecutive
-// channels of a pixel (coalesced). The element code follows cpp/pool2d_isa.cpp lane for lane
-// (same window order, same NaN rule, the same gather in the backward pass), so the results
-// agree with the CPU kernels.
+// One thread per element of an image, the channel fastest, so a warp reads and writes 32
+// consecutive channels of a pixel (coalesced); images along the grid's y axis. The element
+// code follows cpp/pool2d_isa.cpp lane for lane (same window order, same NaN rule, the same
+// gather in the backward pass), so the results agree with the CPU kernels. Index arithmetic
+// within an image is 32-bit (make_geometry bounds an image by 2^31 - 1 elements): 64-bit
+// divisions are subroutine calls on the GPU, and made the backward kernel spill.
 namespace tl::cuda::pool2d {
 namespace {
 
@@ -16,78 +18,96 @@ using ::tl::pool2d::Range;
 using ::tl::pool2d::window;
 
 constexpr int kBlock = 256;
+constexpr int kMaxGridY = 65535;  // the CUDA limit; more images are grid-strided
 
-int grid_for(int64_t work) {
-  const int64_t b = (work + kBlock - 1) / kBlock;
-  return static_cast<int>(b < 65536 ? (b > 0 ? b : 1) : 65536);  // grid-stride beyond
+// The geometry of one image in 32 bits.
+struct Plane {
+  int32_t h, w, c, kh, kw, sh, sw, top, left, oh, ow;
+};
+
+Plane plane_of(const Geometry& g) {
+  auto i32 = [](int64_t v) { return static_cast<int32_t>(v); };
+  return {i32(g.h),  i32(g.w),  i32(g.c),   i32(g.kh),   i32(g.kw), i32(g.sh),
+          i32(g.sw), i32(g.pad_top), i32(g.pad_left), i32(g.oh), i32(g.ow)};
 }
 
-__device__ int64_t window_size(const Geometry& g, int64_t y, int64_t x) {
-  const Range rh = window(y, g.kh, g.sh, g.pad_top, g.h);
-  const Range rw = window(x, g.kw, g.sw, g.pad_left, g.w);
+dim3 grid_for(int64_t per_image, int64_t images) {
+  const int64_t bx = (per_image + kBlock - 1) / kBlock;
+  return dim3(static_cast<unsigned>(bx < 4096 ? bx : 4096),
+              static_cast<unsigned>(images < kMaxGridY ? images : kMaxGridY));
+}
+
+__device__ int32_t window_size(const Plane& p, int32_t y, int32_t x) {
+  const Range<int32_t> rh = window(y, p.kh, p.sh, p.top, p.h);
+  const Range<int32_t> rw = window(x, p.kw, p.sw, p.left, p.w);
   return (rh.end - rh.begin) * (rw.end - rw.begin);
 }
 
-// out[e] for e = ((image * oh + y) * ow + x) * c + ch.
+// out[image][e] for e = (y * ow + x) * c + ch.
 template <class T>
-__global__ void __launch_bounds__(kBlock) forward_kernel(const T* x, Geometry g, Mode mode,
-                                                         T* out, int32_t* argmax) {
-  const int64_t total = g.n * g.oh * g.ow * g.c;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
-    const int64_t ch = e % g.c, pixel = e / g.c;
-    const int64_t ox = pixel % g.ow, row = pixel / g.ow;
-    const int64_t oy = row % g.oh, image = row / g.oh;
-    const Range rh = window(oy, g.kh, g.sh, g.pad_top, g.h);
-    const Range rw = window(ox, g.kw, g.sw, g.pad_left, g.w);
-    const T* p = x + image * g.h * g.w * g.c + ch;
-    int64_t best = rh.begin * g.w + rw.begin;
-    T acc = p[best * g.c];
-    for (int64_t ih = rh.begin; ih < rh.end; ++ih)
-      for (int64_t iw = ih == rh.begin ? rw.begin + 1 : rw.begin; iw < rw.end; ++iw) {
-        const int64_t k = ih * g.w + iw;
-        const T v = p[k * g.c];
-        if (mode == Mode::average) {
-          acc += v;
-        } else if (v > acc || v != v) {  // the first maximum; a NaN wins (torch's rule)
-          acc = v;
-          best = k;
+__global__ void __launch_bounds__(kBlock) forward_kernel(const T* x, int64_t n, Plane p,
+                                                         Mode mode, T* out, int32_t* argmax) {
+  const int32_t per_image = p.oh * p.ow * p.c;
+  const int32_t stride = static_cast<int32_t>(gridDim.x * blockDim.x);
+  for (int64_t image = blockIdx.y; image < n; image += gridDim.y) {
+    const T* src = x + image * p.h * p.w * p.c;
+    for (int32_t e = static_cast<int32_t>(blockIdx.x * blockDim.x + threadIdx.x); e < per_image;
+         e += stride) {
+      const int32_t ch = e % p.c, pixel = e / p.c;
+      const int32_t ox = pixel % p.ow, oy = pixel / p.ow;
+      const Range<int32_t> rh = window(oy, p.kh, p.sh, p.top, p.h);
+      const Range<int32_t> rw = window(ox, p.kw, p.sw, p.left, p.w);
+      int32_t best = rh.begin * p.w + rw.begin;
+      T acc = src[best * p.c + ch];
+      for (int32_t ih = rh.begin; ih < rh.end; ++ih)
+        for (int32_t iw = ih == rh.begin ? rw.begin + 1 : rw.begin; iw < rw.end; ++iw) {
+          const int32_t k = ih * p.w + iw;
+          const T v = src[k * p.c + ch];
+          if (mode == Mode::average) {
+            acc += v;
+          } else if (v > acc || v != v) {  // the first maximum; a NaN wins (torch's rule)
+            acc = v;
+            best = k;
+          }
         }
+      const int64_t o = image * per_image + e;
+      if (mode == Mode::max) {
+        out[o] = acc;
+        argmax[o] = best;
+      } else {
+        out[o] = acc * (T(1) / static_cast<T>((rh.end - rh.begin) * (rw.end - rw.begin)));
       }
-    if (mode == Mode::max) {
-      out[e] = acc;
-      argmax[e] = static_cast<int32_t>(best);
-    } else {
-      out[e] = acc * (T(1) / static_cast<T>((rh.end - rh.begin) * (rw.end - rw.begin)));
     }
   }
 }
 
-// dx[e] for e = ((image * h + ih) * w + iw) * c + ch: the gather of cpp/pool2d_isa.cpp.
+// dx[image][e] for e = (ih * w + iw) * c + ch: the gather of cpp/pool2d_isa.cpp.
 template <class T>
 __global__ void __launch_bounds__(kBlock) backward_kernel(const T* grad_out,
-                                                          const int32_t* argmax, Geometry g,
-                                                          Mode mode, T* dx) {
-  const int64_t total = g.n * g.h * g.w * g.c;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
-    const int64_t ch = e % g.c, pixel = e / g.c;
-    const int64_t iw = pixel % g.w, row = pixel / g.w;
-    const int64_t ih = row % g.h, image = row / g.h;
-    const Range oh = covering(ih, g.kh, g.sh, g.pad_top, g.oh);
-    const Range ow = covering(iw, g.kw, g.sw, g.pad_left, g.ow);
-    const int64_t base = image * g.oh * g.ow * g.c + ch;
-    const int32_t k = static_cast<int32_t>(ih * g.w + iw);
-    T d = 0;
-    for (int64_t y = oh.begin; y < oh.end; ++y)
-      for (int64_t x = ow.begin; x < ow.end; ++x) {
-        const int64_t o = base + (y * g.ow + x) * g.c;
-        if (mode == Mode::max)
-          d += argmax[o] == k ? grad_out[o] : T(0);
-        else
-          d += grad_out[o] * (T(1) / static_cast<T>(window_size(g, y, x)));
-      }
-    dx[e] = d;
+                                                          const int32_t* argmax, int64_t n,
+                                                          Plane p, Mode mode, T* dx) {
+  const int32_t per_image = p.h * p.w * p.c, out_plane = p.oh * p.ow * p.c;
+  const int32_t stride = static_cast<int32_t>(gridDim.x * blockDim.x);
+  for (int64_t image = blockIdx.y; image < n; image += gridDim.y) {
+    const T* grad = grad_out + image * out_plane;
+    const int32_t* arg = argmax ? argmax + image * out_plane : nullptr;
+    for (int32_t e = static_cast<int32_t>(blockIdx.x * blockDim.x + threadIdx.x); e < per_image;
+         e += stride) {
+      const int32_t ch = e % p.c, k = e / p.c;
+      const int32_t iw = k % p.w, ih = k / p.w;
+      const Range<int32_t> oh = covering(ih, p.kh, p.sh, p.top, p.oh);
+      const Range<int32_t> ow = covering(iw, p.kw, p.sw, p.left, p.ow);
+      T d = 0;
+      for (int32_t y = oh.begin; y < oh.end; ++y)
+        for (int32_t x = ow.begin; x < ow.end; ++x) {
+          const int32_t o = (y * p.ow + x) * p.c + ch;
+          if (mode == Mode::max)
+            d += arg[o] == k ? grad[o] : T(0);
+          else
+            d += grad[o] * (T(1) / static_cast<T>(window_size(p, y, x)));
+        }
+      dx[image * per_image + e] = d;
+    }
   }
 }
 
@@ -95,18 +115,17 @@ __global__ void __launch_bounds__(kBlock) backward_kernel(const T* grad_out,
 
 template <class T>
 void forward(const T* x, const Geometry& g, Mode mode, T* out, int32_t* argmax, int) {
-  const int64_t total = g.n * g.oh * g.ow * g.c;
-  if (total == 0) return;
-  TL_LAUNCH(forward_kernel<T>, grid_for(total), kBlock, 0, blas::stream(), x, g, mode, out, argmax);
+  if (g.n == 0) return;
+  TL_LAUNCH(forward_kernel<T>, grid_for(g.oh * g.ow * g.c, g.n), kBlock, 0, blas::stream(), x,
+            g.n, plane_of(g), mode, out, argmax);
   check_launch("pool2d forward_kernel");
 }
 
 template <class T>
 void backward(const T* grad_out, const int32_t* argmax, const Geometry& g, Mode mode, T* dx, int) {
-  const int64_t total = g.n * g.h * g.w * g.c;
-  if (total == 0) return;
-  TL_LAUNCH(backward_kernel<T>, grid_for(total), kBlock, 0, blas::stream(), grad_out, argmax, g,
-            mode, dx);
+  if (g.n == 0) return;
+  TL_LAUNCH(backward_kernel<T>, grid_for(g.h * g.w * g.c, g.n), kBlock, 0, blas::stream(),
+            grad_out, argmax, g.n, plane_of(g), mode, dx);
   check_launch("pool2d backward_kernel");
 }
 
