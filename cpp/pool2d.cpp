@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include "isa.hpp"
 #include "threads.hpp"
@@ -66,6 +67,32 @@ struct Rows {
   int64_t begin(int t) const { return n * t / nt; }
 };
 
+// The tables of a call (Tables<T> points into it).
+template <class T>
+struct TableData {
+  std::vector<Range<int64_t>> cover_h, cover_w;
+  std::vector<T> inverse_count;
+
+  TableData(const Geometry& g, Mode mode) : cover_h(g.h), cover_w(g.w) {
+    for (int64_t i = 0; i < g.h; ++i) cover_h[i] = covering(i, g.kh, g.sh, g.pad_top, g.oh);
+    for (int64_t i = 0; i < g.w; ++i) cover_w[i] = covering(i, g.kw, g.sw, g.pad_left, g.ow);
+    if (mode == Mode::average) {
+      inverse_count.resize(g.oh * g.ow);
+      for (int64_t y = 0; y < g.oh; ++y) {
+        const Range<int64_t> rh = window(y, g.kh, g.sh, g.pad_top, g.h);
+        for (int64_t x = 0; x < g.ow; ++x) {
+          const Range<int64_t> rw = window(x, g.kw, g.sw, g.pad_left, g.w);
+          inverse_count[y * g.ow + x] =
+              T(1) / static_cast<T>((rh.end - rh.begin) * (rw.end - rw.begin));
+        }
+      }
+    }
+  }
+  Tables<T> tables() const {
+    return {cover_h.data(), cover_w.data(), inverse_count.empty() ? nullptr : inverse_count.data()};
+  }
+};
+
 // The thread count for `rows` rows costing `work` element operations in all.
 int team(int n_threads, int64_t rows, double work) {
   return static_cast<int>(std::max<int64_t>(
@@ -104,14 +131,17 @@ void forward(const T* x, const Geometry& g, Mode mode, T* out, int32_t* argmax, 
   const int64_t rows = g.n * g.oh;
   if (rows == 0) return;
   const Kernels<T>& kern = kernels<T>();
+  const TableData<T> data(g, mode);
+  const Tables<T> tab = data.tables();
   const int nt = team(n_threads, rows, double(rows) * g.ow * g.c * g.kh * g.kw);
   if (nt == 1) {
-    kern.forward_rows(x, g, mode, 0, rows, out, argmax);
+    kern.forward_rows(x, g, tab, mode, 0, rows, out, argmax);
     return;
   }
   const Rows part{rows, nt};
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int t = 0; t < nt; ++t) kern.forward_rows(x, g, mode, part.begin(t), part.begin(t + 1), out, argmax);
+  for (int t = 0; t < nt; ++t)
+    kern.forward_rows(x, g, tab, mode, part.begin(t), part.begin(t + 1), out, argmax);
 }
 
 template <class T>
@@ -120,17 +150,19 @@ void backward(const T* grad_out, const int32_t* argmax, const Geometry& g, Mode 
   const int64_t rows = g.n * g.h;
   if (rows == 0) return;
   const Kernels<T>& kern = kernels<T>();
+  const TableData<T> data(g, mode);
+  const Tables<T> tab = data.tables();
   // Each input element reads about (kh / sh) x (kw / sw) outputs, at least one.
   const double reads = std::max<double>(1.0, double(g.kh) / g.sh) * std::max<double>(1.0, double(g.kw) / g.sw);
   const int nt = team(n_threads, rows, double(rows) * g.w * g.c * reads);
   if (nt == 1) {
-    kern.backward_rows(grad_out, argmax, g, mode, 0, rows, dx);
+    kern.backward_rows(grad_out, argmax, g, tab, mode, 0, rows, dx);
     return;
   }
   const Rows part{rows, nt};
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int t = 0; t < nt; ++t)
-    kern.backward_rows(grad_out, argmax, g, mode, part.begin(t), part.begin(t + 1), dx);
+    kern.backward_rows(grad_out, argmax, g, tab, mode, part.begin(t), part.begin(t + 1), dx);
 }
 
 TL_INSTANTIATE_POOL2D(float)

@@ -88,16 +88,27 @@ template <class T>
 void backward(const T* grad_out, const int32_t* argmax, const Geometry& g, Mode mode, T* dx,
               int n_threads);
 
+// What the drivers (pool2d.cpp) compute once per call for the row loops: the outputs
+// covering each input row (h) and column (w), and for average pooling 1 / the count of valid
+// elements of each output's window (oh * ow; null for max pooling).
+template <class T>
+struct Tables {
+  const Range<int64_t>* cover_h;
+  const Range<int64_t>* cover_w;
+  const T* inverse_count;
+};
+
 // The inner loops, compiled once per SIMD level (pool2d_isa.cpp) and chosen at run time.
 // Rows are numbered over the batch: row r is image r / rows_per_image, row r % rows_per_image.
 template <class T>
 struct Kernels {
   // Output rows [row_begin, row_end) (oh rows per image).
-  void (*forward_rows)(const T* x, const Geometry& g, Mode mode, int64_t row_begin,
-                       int64_t row_end, T* out, int32_t* argmax);
+  void (*forward_rows)(const T* x, const Geometry& g, const Tables<T>& t, Mode mode,
+                       int64_t row_begin, int64_t row_end, T* out, int32_t* argmax);
   // Input rows [row_begin, row_end) of dx (h rows per image).
-  void (*backward_rows)(const T* grad_out, const int32_t* argmax, const Geometry& g, Mode mode,
-                        int64_t row_begin, int64_t row_end, T* dx);
+  void (*backward_rows)(const T* grad_out, const int32_t* argmax, const Geometry& g,
+                        const Tables<T>& t, Mode mode, int64_t row_begin, int64_t row_end,
+                        T* dx);
 };
 
 template <class T>
