@@ -289,6 +289,18 @@ void gather_pixel(const T* grad, const int32_t* argmax, const Geometry& g, const
                   Mode mode, Span oh, Span ow, int32_t k, T* d) {
   using L = Lanes<T>;
   const typename L::I key = L::index(k);
+  if (oh.end - oh.begin == 1 && ow.end - ow.begin == 1) {
+    // One window holds the element (pool size = stride, global pooling): a plain pass.
+    const int64_t o = (oh.begin * g.ow + ow.begin) * g.c;
+    const typename L::V scale = L::set(mode == Mode::max ? T(1) : t.inverse_count[o / g.c]);
+    for (int64_t j = 0; j < g.c; j += L::width) {
+      const typename L::Mask m = L::first(g.c - j);
+      const typename L::V gv = L::load(grad + o + j, m);
+      L::store(d + j, mode == Mode::max ? L::add_where(L::zero(), L::load(argmax + o + j, m), key, gv)
+                                        : L::mul(gv, scale), m);
+    }
+    return;
+  }
   for (int64_t j = 0; j < g.c; j += L::width) {
     const typename L::Mask m = L::first(g.c - j);
     typename L::V sum = L::zero();
