@@ -379,3 +379,28 @@ def test_batch_normalization_over_feature_maps_matches_keras(keras, torch, axis,
         for a, b in zip(ours.get_weights(), theirs.get_weights()):
             np.testing.assert_allclose(a, b, atol=ATOL, rtol=1e-5)
         x = (x * 0.5 - 1).astype("float32")
+
+
+def test_model_with_pooling_layers_saves_trains_and_loads(tmp_path):
+    # A small convolution-free image model: every layer here in one file round trip, with a
+    # fit step through all their backward passes.
+    from turbolearn.keras import models
+    model = Sequential([
+        layers.Input((12, 12, 2)), layers.ZeroPadding2D(1), layers.MaxPooling2D(padding="Same"),
+        layers.UpSampling2D(interpolation="bilinear"), layers.Cropping2D(((1, 0), (0, 1))),
+        layers.AveragePooling2D(3, 2, "same"), layers.BatchNormalization(),
+        layers.Reshape((-1, 2)), layers.MaxPooling1D(2), layers.UpSampling1D(2),
+        layers.GlobalAveragePooling1D(), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(11)
+    x, y = rng.standard_normal((16, 12, 12, 2)).astype("float32"), rng.integers(0, 3, 16)
+    gamma = model.layers[5].gamma.numpy().copy()
+    model.fit(x, y, epochs=2, verbose=0)
+    after = model.predict(x, verbose=0)
+    # BatchNormalization's gamma learned through the 1-D pooling and upsampling layers
+    assert not np.allclose(model.layers[5].gamma.numpy(), gamma)
+    path = tmp_path / "pooling.keras"
+    model.save(path)
+    again = models.load_model(path)
+    np.testing.assert_allclose(again.predict(x, verbose=0), after, rtol=1e-6, atol=1e-7)
+    assert [type(a).__name__ for a in again.layers] == [type(a).__name__ for a in model.layers]
