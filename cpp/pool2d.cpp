@@ -93,10 +93,16 @@ struct TableData {
   }
 };
 
-// The thread count for `rows` rows costing `work` element operations in all.
-int team(int n_threads, int64_t rows, double work) {
+// The thread count for `rows` rows costing `elements` element operations in all. The
+// library's threshold counts multiply-adds at GEMM speed; a pooling element operation (a
+// SIMD lane's load and compare or add, memory-bound) costs about kElementCost of those.
+// Measured on 2 cores at batch 32: two threads took 76 us where one took 129 (28x28x6 max,
+// 0.15M element operations forward) and 16.5 us where one took 18 (10x10x16, 0.05M), so
+// teams start near 0.13M operations, about 40 us of one core (benchmarks/README.md).
+constexpr double kElementCost = 8;
+int team(int n_threads, int64_t rows, double elements) {
   return static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>(threads::resolve(n_threads, work), rows)));
+      1, std::min<int64_t>(threads::resolve(n_threads, elements * kElementCost), rows)));
 }
 
 }  // namespace
