@@ -159,7 +159,8 @@ void backward(const T* grad_out, const int32_t* argmax, const Geometry& g, Mode 
   const TableData<T> data(g, mode);
   const Tables<T> tab = data.tables();
   // Each input element reads about (kh / sh) x (kw / sw) outputs, at least one.
-  const double reads = std::max<double>(1.0, double(g.kh) / g.sh) * std::max<double>(1.0, double(g.kw) / g.sw);
+  const double reads =
+      std::max<double>(1.0, double(g.kh) / g.sh) * std::max<double>(1.0, double(g.kw) / g.sw);
   const int nt = team(n_threads, rows, double(rows) * g.w * g.c * reads);
   if (nt == 1) {
     kern.backward_rows(grad_out, argmax, g, tab, mode, 0, rows, dx);

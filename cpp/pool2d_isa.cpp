@@ -296,8 +296,10 @@ void gather_pixel(const T* grad, const int32_t* argmax, const Geometry& g, const
     for (int64_t j = 0; j < g.c; j += L::width) {
       const typename L::Mask m = L::first(g.c - j);
       const typename L::V gv = L::load(grad + o + j, m);
-      L::store(d + j, mode == Mode::max ? L::add_where(L::zero(), L::load(argmax + o + j, m), key, gv)
-                                        : L::mul(gv, scale), m);
+      const typename L::V dv = mode == Mode::max
+                                   ? L::add_where(L::zero(), L::load(argmax + o + j, m), key, gv)
+                                   : L::mul(gv, scale);
+      L::store(d + j, dv, m);
     }
     return;
   }

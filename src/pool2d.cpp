@@ -37,7 +37,8 @@ std::string shape_str(const std::vector<int64_t>& shape) {
 Array images(py::handle obj, const char* name) {
   Array a = tl::bind::as_array(obj, name);
   if (a.shape.size() != 4)
-    throw py::value_error(std::string(name) + " must be 4-D (batch, height, width, channels), got " +
+    throw py::value_error(std::string(name) +
+                          " must be 4-D (batch, height, width, channels), got " +
                           std::to_string(a.shape.size()) + "-D");
   if (a.kind != 'f' || (a.itemsize != 4 && a.itemsize != 8))
     throw py::type_error(std::string(name) + " must be float32 or float64, got " + a.dtype());
@@ -64,7 +65,8 @@ Array argmax_array(py::handle argmax, tl::pool2d::Mode mode, const std::vector<i
   if (a.kind != 'i' || a.itemsize != 4)
     throw py::type_error("argmax must have dtype i32, got " + a.dtype());
   if (a.shape != shape)
-    throw py::value_error("argmax must have shape " + shape_str(shape) + ", got " + shape_str(a.shape));
+    throw py::value_error("argmax must have shape " + shape_str(shape) + ", got " +
+                          shape_str(a.shape));
   return a;
 }
 
@@ -90,7 +92,8 @@ void backward(py::handle grad_out, py::handle argmax, py::handle dx, Pair pool, 
   const tl::pool2d::Mode mode = tl::pool2d::parse_mode(mode_name);
   const Array DX = images(dx, "dx");
   if (DX.itemsize != G.itemsize)
-    throw py::type_error("dx must have the dtype of grad_out (" + G.dtype() + "), got " + DX.dtype());
+    throw py::type_error("dx must have the dtype of grad_out (" + G.dtype() + "), got " +
+                         DX.dtype());
   if (!DX.writeable) throw py::value_error("dx must be writeable");
   const tl::pool2d::Geometry g = geometry(DX.shape, pool, strides, pads);
   const std::vector<int64_t> out_shape{g.n, g.oh, g.ow, g.c};

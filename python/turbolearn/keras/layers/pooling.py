@@ -70,7 +70,8 @@ class _Pooling(Layer):
             size = shape[axis]
             if size is None:
                 continue
-            shape[axis] = (size - k) // s + 1 if self.padding.lower() == "valid" else (size - 1) // s + 1
+            valid = self.padding.lower() == "valid"
+            shape[axis] = (size - k) // s + 1 if valid else (size - 1) // s + 1
             if shape[axis] <= 0:
                 raise ValueError("Computed output size would be zero or negative. Received: "
                                  f"`inputs.shape={list(input_shape)}`, `pool_size="
@@ -141,7 +142,9 @@ class _GlobalPooling(Layer):
         if not self.keepdims:
             return (input_shape[0], channels)
         ones = (1,) * self._dims
-        return (input_shape[0], channels) + ones if first else (input_shape[0],) + ones + (channels,)
+        if first:
+            return (input_shape[0], channels) + ones
+        return (input_shape[0],) + ones + (channels,)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format,
