@@ -724,5 +724,33 @@ def arange(start, stop=None, step=1, dtype=None):
     return Tensor(np.arange(start, stop, step, dtype=dtype))
 
 
-__all__ += ["getitem", "identity", "take_along_axis"]
+# --- pooling (the pool2d kernels, keras/_nn.py) --------------------------------------------
+
+
+def _pool(inputs, pool_size, strides, padding, data_format, mode):
+    from . import _nn
+    spatial = len(shape(inputs)) - 2
+    if spatial not in (1, 2):
+        raise ValueError("Inputs to pooling op must have ndim=3 or 4, corresponding to 1D and "
+                         f"2D inputs. Received input shape: {shape(inputs)}.")
+    pool_size = _nn.standardize_tuple(pool_size, spatial, "pool_size")
+    strides = pool_size if strides is None else _nn.standardize_tuple(strides, spatial,
+                                                                      "strides")
+    return _nn.pool(inputs, pool_size, strides, padding, mode,
+                    _nn.standardize_data_format(data_format))
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """Max pooling over the 1 or 2 spatial axes of inputs (rank 3 or 4); ``padding`` 'valid'
+    or 'same' (any case); strides default to pool_size (``keras.ops.max_pool``)."""
+    return _pool(inputs, pool_size, strides, padding, data_format, "max")
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """Average pooling, each window averaged over its valid (unpadded) elements
+    (``keras.ops.average_pool``)."""
+    return _pool(inputs, pool_size, strides, padding, data_format, "average")
+
+
+__all__ += ["average_pool", "getitem", "identity", "max_pool", "take_along_axis"]
 _ = stop_gradient  # re-exported: keras.ops.stop_gradient
