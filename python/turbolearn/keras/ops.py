@@ -12,15 +12,16 @@ from ._tensor import Tensor, Variable, floatx, record, stop_gradient, value_of
 __all__ = [
     "abs", "absolute", "add", "all", "any", "arange", "argmax", "argmin", "broadcast_to",
     "cast", "clip", "concatenate", "convert_to_numpy", "convert_to_tensor", "cos", "cumsum",
-    "divide", "dot", "elu", "equal", "erf", "exp", "expand_dims", "full", "gelu", "greater",
-    "greater_equal", "hard_sigmoid", "hard_silu", "leaky_relu", "less", "less_equal", "log",
-    "log1p", "log_sigmoid", "log_softmax", "logical_and", "logical_not", "logical_or",
-    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative",
-    "norm", "not_equal", "one_hot", "ones", "ones_like", "power", "prod", "relu", "relu6",
-    "repeat", "reshape", "round", "selu", "shape", "sigmoid", "sign", "silu", "sin", "softmax",
-    "softplus", "softsign", "sqrt", "square", "squeeze", "stack", "std", "stop_gradient",
-    "subtract", "sum", "swish", "take", "tanh", "tile", "top_k", "transpose", "true_divide",
-    "var", "where", "zeros", "zeros_like",
+    "divide", "dot", "elu", "equal", "erf", "exp", "expand_dims", "flip", "full", "gelu",
+    "greater", "greater_equal", "hard_sigmoid", "hard_silu", "leaky_relu", "less",
+    "less_equal", "log", "log1p", "log_sigmoid", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logsumexp", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "multiply", "negative", "norm", "not_equal", "one_hot", "ones", "ones_like",
+    "power", "prod", "relu", "relu6", "repeat", "reshape", "round", "selu", "shape",
+    "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "softsign", "split", "sqrt",
+    "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum", "swish",
+    "take", "tanh", "tile", "top_k", "transpose", "true_divide", "var", "where", "zeros",
+    "zeros_like",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -609,6 +610,31 @@ def stack(xs, axis=0):
         xp = _xp(g)
         return tuple(xp.squeeze(part, axis) for part in xp.split(g, len(values), axis=axis))
     return record(y, tuple(xs), backward)
+
+
+def split(x, indices_or_sections, axis=0):
+    """Pieces of x along ``axis`` (equal sections or cut points), each a recorded op whose
+    backward writes its gradient into that piece's slice of a zero array of x's shape."""
+    xv = _array(x)
+    xp = _xp(xv)
+    pieces = xp.split(xv, indices_or_sections, axis=axis)
+    axis = axis % xv.ndim
+    bounds = np.cumsum([0] + [p.shape[axis] for p in pieces])
+
+    def piece_backward(start, stop):
+        def backward(g, needs):
+            gx = xp.zeros(xv.shape, dtype=g.dtype)
+            index = (slice(None),) * axis + (slice(start, stop),)
+            gx[index] = g
+            return (gx,)
+        return backward
+    return [record(p, (x,), piece_backward(a, b))
+            for p, a, b in zip(pieces, bounds[:-1], bounds[1:])]
+
+
+def flip(x, axis=None):
+    xv = _array(x)
+    return record(_xp(xv).flip(xv, axis), (x,), lambda g, needs: (_xp(g).flip(g, axis),))
 
 
 def tile(x, repeats):
