@@ -617,19 +617,30 @@ def split(x, indices_or_sections, axis=0):
     backward writes its gradient into that piece's slice of a zero array of x's shape."""
     xv = _array(x)
     xp = _xp(xv)
-    pieces = xp.split(xv, indices_or_sections, axis=axis)
     axis = axis % xv.ndim
-    bounds = np.cumsum([0] + [p.shape[axis] for p in pieces])
+    n = xv.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if n % indices_or_sections:
+            raise ValueError(f"split: an axis of size {n} does not divide into "
+                             f"{indices_or_sections} equal sections")
+        size = n // indices_or_sections
+        cuts = list(range(size, n, size))
+    else:
+        cuts = [int(c) for c in indices_or_sections]
+    bounds = [0] + cuts + [n]
+    lead = (slice(None),) * axis
 
-    def piece_backward(start, stop):
+    def piece_backward(index):
         def backward(g, needs):
             gx = xp.zeros(xv.shape, dtype=g.dtype)
-            index = (slice(None),) * axis + (slice(start, stop),)
             gx[index] = g
             return (gx,)
         return backward
-    return [record(p, (x,), piece_backward(a, b))
-            for p, a, b in zip(pieces, bounds[:-1], bounds[1:])]
+    pieces = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        index = lead + (slice(a, b),)
+        pieces.append(record(xv[index], (x,), piece_backward(index)))
+    return pieces
 
 
 def flip(x, axis=None):

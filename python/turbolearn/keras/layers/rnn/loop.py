@@ -31,7 +31,7 @@ def _masked(keep, new, old):
 
 
 def rnn_loop(step_function, inputs, initial_states, go_backwards=False, mask=None,
-             zero_output_for_mask=False, return_all_outputs=True):
+             zero_output_for_mask=False, return_all_outputs=True, variables=None):
     """Runs ``step_function(inputs_t, states) -> (output, new_states)`` over the time axis of
     ``inputs`` (batch, time, ...), from ``initial_states`` (a list, possibly nested).
 
@@ -42,7 +42,8 @@ def rnn_loop(step_function, inputs, initial_states, go_backwards=False, mask=Non
     ``return_all_outputs``, else (batch, 1, ...), and ``new_states`` has the structure of
     ``initial_states``. The step function may read its inputs, its states and Variables
     (cell weights): a recorded tensor computed before the loop would need its gradient
-    outside the loop's op, and is refused.
+    outside the loop's op, and is refused. ``variables``: the Variables the steps read, when
+    the caller knows them (else they are found in the recorded steps).
     """
     xv = value_of(inputs)
     xp = array_namespace(xv)
@@ -77,25 +78,30 @@ def rnn_loop(step_function, inputs, initial_states, go_backwards=False, mask=Non
             ops.expand_dims(output, 1)
     results = [output, sequence] + list(flat_states)
     if recording:
-        results = _as_one_op(results, inputs, flat_initial, step_inputs, state_leaves, start)
+        results = _as_one_op(results, inputs, flat_initial, step_inputs, state_leaves, start,
+                             variables)
     return results[0], results[1], _pack_like(initial_states, iter(results[2:]))
 
 
-def _as_one_op(results, inputs, flat_initial, step_inputs, state_leaves, start):
-    """The loop's results as one op of (inputs, initial states, the weights the steps read)
-    on the caller's tape; its backward backpropagates through the recorded steps."""
-    graph = _recorded(results)
-    outside = [x for x in graph if x._node.seq < start]
-    if outside:
-        raise ValueError("The RNN step function read a tensor computed with a gradient "
-                         "before the loop (a cell's call may read only its inputs, its states "
-                         "and Variables such as its weights)")
+def _variables_read(results, start):
+    """The Variables the recorded steps read; refuses tensors recorded before the loop."""
     variables, seen = [], set()
-    for x in graph:
+    for x in _recorded(results):
+        if x._node.seq < start:
+            raise ValueError("The RNN step function read a tensor computed with a gradient "
+                             "before the loop (a cell's call may read only its inputs, its "
+                             "states and Variables such as its weights)")
         for p in x._node.parents:
             if isinstance(p, Variable) and id(p) not in seen:
                 seen.add(id(p))
                 variables.append(p)
+    return variables
+
+
+def _as_one_op(results, inputs, flat_initial, step_inputs, state_leaves, start, variables):
+    """The loop's results as one op of (inputs, initial states, the weights the steps read)
+    on the caller's tape; its backward backpropagates through the recorded steps."""
+    variables = _variables_read(results, start) if variables is None else list(variables)
     values = [value_of(r) for r in results]
     xp = array_namespace(values[0])
     batch = values[0].shape[0]

@@ -232,7 +232,9 @@ class RNN(Layer):
             return cell.recurrence(inputs, states, training)
         return rnn_loop(step, projected, initial_state, go_backwards=self.go_backwards,
                         mask=mask, zero_output_for_mask=self.zero_output_for_mask,
-                        return_all_outputs=self.return_sequences)
+                        return_all_outputs=self.return_sequences,
+                        variables=[w for w in (cell.recurrent_kernel, cell.bias)
+                                   if w is not None])
 
     # --- config ------------------------------------------------------------------------------
 
