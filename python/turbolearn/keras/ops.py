@@ -312,6 +312,9 @@ def selu(x):
 
 
 def _sigmoid(x):
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        from scipy.special import expit
+        return expit(x)  # one stable ufunc pass: the recurrent cells call this per step
     xp = _xp(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
@@ -675,14 +678,28 @@ def repeat(x, repeats, axis=None):
     return record(y, (x,), backward)
 
 
+def _basic_index(key):
+    """Whether ``key`` is basic indexing (ints, slices, None, Ellipsis): a view, in which no
+    element of the array appears twice. (A loop: this module's ``all`` is keras.ops.all.)"""
+    for k in (key if isinstance(key, tuple) else (key,)):
+        if isinstance(k, (bool, np.bool_)) or not (
+                k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))):
+            return False
+    return True
+
+
 def getitem(x, key):
     xv = _array(x)
     key = tuple(value_of(k) for k in key) if isinstance(key, tuple) else value_of(key)
     y = xv[key]
+    basic = _basic_index(key)
 
     def backward(g, needs):
         gx = _xp(g).zeros(xv.shape, dtype=g.dtype)
-        _xp(g).add.at(gx, key, g)
+        if basic:  # a view: each element of x at most once, so assignment is enough
+            gx[key] = g
+        else:
+            _xp(g).add.at(gx, key, g)
         return (gx,)
     return record(y, (x,), backward)
 

@@ -340,7 +340,7 @@ class GRUCell(_BuiltinCell):
             u = self.units
             candidate = ops.add(x_h, ops.matmul(reset, self.recurrent_kernel[:, 2 * u:]))
         hh = self.activation(candidate)
-        new = ops.add(ops.multiply(z, h), ops.multiply(ops.subtract(1.0, z), hh))
+        new = ops.add(hh, ops.multiply(z, ops.subtract(h, hh)))  # z * h + (1 - z) * hh
         return new, [new] if _is_nested(states) else new
 
     def get_config(self):
