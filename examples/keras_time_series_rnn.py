@@ -18,10 +18,10 @@ def generate_time_series(batch_size, n_steps, rng):
 
 keras.utils.set_random_seed(42)
 n_steps = 50
-series = generate_time_series(3000, n_steps + 1, np.random.default_rng(42))
-X_train, y_train = series[:2000, :n_steps], series[:2000, -1]
-X_valid, y_valid = series[2000:2500, :n_steps], series[2000:2500, -1]
-X_test, y_test = series[2500:, :n_steps], series[2500:, -1]
+series = generate_time_series(2500, n_steps + 1, np.random.default_rng(42))
+X_train, y_train = series[:1500, :n_steps], series[:1500, -1]
+X_valid, y_valid = series[1500:2000, :n_steps], series[1500:2000, -1]
+X_test, y_test = series[2000:, :n_steps], series[2000:, -1]
 
 naive_mse = np.mean((X_valid[:, -1] - y_valid) ** 2)
 print(f"naive forecast (last value), validation MSE: {naive_mse:.4f}")
@@ -33,7 +33,7 @@ model = keras.Sequential([
 ])
 model.summary()
 model.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate=0.01))
-history = model.fit(X_train, y_train, epochs=5, validation_data=(X_valid, y_valid),
+history = model.fit(X_train, y_train, epochs=4, validation_data=(X_valid, y_valid),
                     verbose=2)
 print(f"deep LSTM, validation MSE: {history.history['val_loss'][-1]:.4f}, "
       f"test MSE: {model.evaluate(X_test, y_test, verbose=0):.4f}")

@@ -697,13 +697,14 @@ def test_lstm_gru_dropout_masks(kind, gates):
     rng = np.random.default_rng(18)
     x = rng.standard_normal((4, 6, 3)).astype("float32")
     plain = getattr(layers, kind)(5, return_sequences=True)
+    plain(x)
+    randomize(plain, rng)
     # implementation 2: one input mask; recurrent dropout switches to one mask per gate
-    for kwargs, count in (({"dropout": 0.3}, None), ({"dropout": 0.3, "recurrent_dropout": 0.2},
-                                                      gates)):
+    for kwargs, count in (({"dropout": 0.3}, None),
+                          ({"dropout": 0.3, "recurrent_dropout": 0.2}, gates)):
         layer = getattr(layers, kind)(5, return_sequences=True, seed=4, **kwargs)
         layer(x)
-        plain(x) if not plain.built else None
-        layer.set_weights(randomize(plain, rng))
+        layer.set_weights(plain.get_weights())
         assert getattr(layer.cell, "dropout_mask_count", None) == count
         assert layer.cell.implementation == (2 if count is None else 1)
         close(layer(x).numpy(), plain(x).numpy())  # inference: dropout off
@@ -716,32 +717,37 @@ def test_lstm_gru_dropout_masks(kind, gates):
         assert layer.cell._dropout_mask is None  # reset after the call
 
 
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_dropout_in_inference_matches_keras(torch, k3, kind):
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((3, 6, 2)).astype("float32")
+    kwargs = {"units": 4, "dropout": 0.5, "recurrent_dropout": 0.3, "return_sequences": True}
+    compare_with_keras(torch, getattr(layers, kind)(**kwargs),
+                       getattr(k3.layers, kind)(**kwargs), x, rng, training=False)
+
+
 def test_dropout_gradients_match_finite_differences():
+    """With the masks replayed (the cell's generator reseeded before each call), the input
+    gradient through dropout and recurrent dropout matches central differences."""
     rng = np.random.default_rng(19)
-    layer = layers.GRU(3, dropout=0.3, recurrent_dropout=0.3, seed=2, reset_after=False)
+    layer = layers.GRU(3, dropout=0.3, recurrent_dropout=0.3, reset_after=False)
     x = rng.standard_normal((2, 4, 2)).astype("float32")
     layer(x)
     randomize(layer, rng)
+
+    def run(v):
+        layer.cell._rng = np.random.default_rng(2)
+        return layer(v, training=True)
     xs = ops.convert_to_tensor(x)
     with GradientTape() as tape:
         tape.watch(xs)
-        loss = ops.sum(layer(xs, training=True))
+        loss = ops.sum(run(xs))
     g = tape.gradient(loss, xs).numpy()
-
-    def f(v):
-        layer.cell._rng = np.random.default_rng(2)  # replays the call's masks
-        return float(ops.sum(layer(v, training=True)))
     eps = 1e-2
     for i in [(0, 0, 0), (1, 3, 1), (0, 2, 1)]:
         d = np.zeros_like(x)
         d[i] = eps
-        layer.cell._rng = np.random.default_rng(2)
-        numeric = (f(x + d) - f(x - d)) / (2 * eps)
-        layer.cell._rng = np.random.default_rng(2)
-        with GradientTape() as tape:
-            tape.watch(xs)
-            loss = ops.sum(layer(xs, training=True))
-        g = tape.gradient(loss, xs).numpy()
+        numeric = (float(ops.sum(run(x + d))) - float(ops.sum(run(x - d)))) / (2 * eps)
         np.testing.assert_allclose(g[i], numeric, rtol=2e-2, atol=2e-3)
 
 
