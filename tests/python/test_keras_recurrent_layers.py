@@ -842,6 +842,25 @@ def test_weights_names_shapes_and_properties(k3):
     assert layers.LSTM(2).recurrent_initializer.__class__.__name__ == "Orthogonal"
 
 
+def test_regularizers_and_constraints_act_like_keras(k3):
+    kwargs = {"units": 3, "kernel_regularizer": "l2", "recurrent_regularizer": "l1",
+              "bias_regularizer": keras.regularizers.L1L2(0.1, 0.2),
+              "activity_regularizer": "l2", "kernel_constraint": "non_neg"}
+    k_kwargs = {**kwargs, "bias_regularizer": k3.regularizers.L1L2(0.1, 0.2)}
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((4, 5, 2)).astype("float32")
+    ours, theirs = layers.GRU(**kwargs), k3.layers.GRU(**k_kwargs)
+    ours(x)
+    theirs(x)
+    theirs.set_weights(randomize(ours, rng))
+    ours(x)
+    theirs(x)
+    np.testing.assert_allclose(sum(float(v) for v in ours.losses),
+                               sum(float(k3.ops.convert_to_numpy(v)) for v in theirs.losses),
+                               rtol=1e-5)
+    assert ours.cell.kernel.constraint is not None
+
+
 def test_bad_arguments_raise_like_keras(k3):
     with pytest.raises(ValueError, match="time_major"):
         layers.LSTM(3, time_major=True)
