@@ -486,6 +486,27 @@ def test_rnn_of_builtin_cell_equals_layer(cell):
         np.testing.assert_allclose(out.numpy(), layer(x).numpy()[:, t], atol=1e-6)
 
 
+class ScaledGRUCell(keras.layers.GRUCell):
+    """A subclass changing the step: its call must be the one that runs."""
+
+    def call(self, inputs, states, training=False):
+        output, new_states = super().call(inputs, states, training)
+        return ops.multiply(output, 0.5), [ops.multiply(s, 0.5) for s in new_states]
+
+
+def test_subclassed_builtin_cell_runs_its_own_call():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 3)).astype("float32")
+    layer = layers.RNN(ScaledGRUCell(3))
+    layer(x)
+    randomize(layer, rng)
+    h = np.zeros((2, 3), "float32")
+    for t in range(4):
+        out, _ = layer.cell(x[:, t], [h])
+        h = out.numpy()
+    close(layer(x).numpy(), h)
+
+
 # --- TimeDistributed, Embedding, Masking ---------------------------------------------------
 
 def test_time_distributed_matches_keras(torch, k3):

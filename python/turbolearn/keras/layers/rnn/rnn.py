@@ -11,11 +11,12 @@ from ... import ops, regularizers
 from ...saving import deserialize_keras_object, serialize_keras_object
 from ..._tensor import Tensor, Variable, _flatten, value_of
 from ..layer import KerasTensor, Layer
-from .cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, _BuiltinCell, \
-    DropoutRNNCell
+from .cells import DropoutRNNCell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .loop import rnn_loop
 
 __all__ = ["GRU", "LSTM", "RNN", "SimpleRNN"]
+
+_BUILTIN_CELLS = (SimpleRNNCell, LSTMCell, GRUCell)
 
 
 def _is_nested(x):
@@ -199,9 +200,10 @@ class RNN(Layer):
         return (output, *states) if self.return_state else output
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        """``(last_output, outputs, states)`` of the whole sequence: built-in cells through
-        :meth:`_builtin_cell_sequence`, any other cell called at each time step."""
-        if isinstance(self.cell, _BuiltinCell):
+        """``(last_output, outputs, states)`` of the whole sequence: the built-in cells
+        through :meth:`_builtin_cell_sequence`, any other cell (subclasses of them included)
+        called at each time step."""
+        if type(self.cell) in _BUILTIN_CELLS:  # a subclass may change call: stepped below
             return self._builtin_cell_sequence(sequences, initial_state, mask, training)
         cell = self.cell
         call = cell if callable(cell) else cell.call
