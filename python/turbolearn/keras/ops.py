@@ -12,15 +12,16 @@ from ._tensor import Tensor, Variable, floatx, record, stop_gradient, value_of
 __all__ = [
     "abs", "absolute", "add", "all", "any", "arange", "argmax", "argmin", "broadcast_to",
     "cast", "clip", "concatenate", "convert_to_numpy", "convert_to_tensor", "cos", "cumsum",
-    "divide", "dot", "elu", "equal", "erf", "exp", "expand_dims", "full", "gelu", "greater",
-    "greater_equal", "hard_sigmoid", "hard_silu", "leaky_relu", "less", "less_equal", "log",
-    "log1p", "log_sigmoid", "log_softmax", "logical_and", "logical_not", "logical_or",
-    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative",
-    "norm", "not_equal", "one_hot", "ones", "ones_like", "power", "prod", "relu", "relu6",
-    "repeat", "reshape", "round", "selu", "shape", "sigmoid", "sign", "silu", "sin", "softmax",
-    "softplus", "softsign", "sqrt", "square", "squeeze", "stack", "std", "stop_gradient",
-    "subtract", "sum", "swish", "take", "tanh", "tile", "top_k", "transpose", "true_divide",
-    "var", "where", "zeros", "zeros_like",
+    "divide", "dot", "elu", "equal", "erf", "exp", "expand_dims", "flip", "full", "gelu",
+    "greater", "greater_equal", "hard_sigmoid", "hard_silu", "leaky_relu", "less",
+    "less_equal", "log", "log1p", "log_sigmoid", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logsumexp", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "multiply", "negative", "norm", "not_equal", "one_hot", "ones", "ones_like",
+    "power", "prod", "relu", "relu6", "repeat", "reshape", "round", "selu", "shape",
+    "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "softsign", "split", "sqrt",
+    "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum", "swish",
+    "take", "tanh", "tile", "top_k", "transpose", "true_divide", "var", "where", "zeros",
+    "zeros_like",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -311,6 +312,9 @@ def selu(x):
 
 
 def _sigmoid(x):
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        from scipy.special import expit
+        return expit(x)  # one stable ufunc pass: the recurrent cells call this per step
     xp = _xp(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
@@ -611,6 +615,42 @@ def stack(xs, axis=0):
     return record(y, tuple(xs), backward)
 
 
+def split(x, indices_or_sections, axis=0):
+    """Pieces of x along ``axis`` (equal sections or cut points), each a recorded op whose
+    backward writes its gradient into that piece's slice of a zero array of x's shape."""
+    xv = _array(x)
+    xp = _xp(xv)
+    axis = axis % xv.ndim
+    n = xv.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if n % indices_or_sections:
+            raise ValueError(f"split: an axis of size {n} does not divide into "
+                             f"{indices_or_sections} equal sections")
+        size = n // indices_or_sections
+        cuts = list(range(size, n, size))
+    else:
+        cuts = [int(c) for c in indices_or_sections]
+    bounds = [0] + cuts + [n]
+    lead = (slice(None),) * axis
+
+    def piece_backward(index):
+        def backward(g, needs):
+            gx = xp.zeros(xv.shape, dtype=g.dtype)
+            gx[index] = g
+            return (gx,)
+        return backward
+    pieces = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        index = lead + (slice(a, b),)
+        pieces.append(record(xv[index], (x,), piece_backward(index)))
+    return pieces
+
+
+def flip(x, axis=None):
+    xv = _array(x)
+    return record(_xp(xv).flip(xv, axis), (x,), lambda g, needs: (_xp(g).flip(g, axis),))
+
+
 def tile(x, repeats):
     xv = _array(x)
     y = _xp(xv).tile(xv, repeats)
@@ -638,14 +678,28 @@ def repeat(x, repeats, axis=None):
     return record(y, (x,), backward)
 
 
+def _basic_index(key):
+    """Whether ``key`` is basic indexing (ints, slices, None, Ellipsis): a view, in which no
+    element of the array appears twice. (A loop: this module's ``all`` is keras.ops.all.)"""
+    for k in (key if isinstance(key, tuple) else (key,)):
+        if isinstance(k, (bool, np.bool_)) or not (
+                k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))):
+            return False
+    return True
+
+
 def getitem(x, key):
     xv = _array(x)
     key = tuple(value_of(k) for k in key) if isinstance(key, tuple) else value_of(key)
     y = xv[key]
+    basic = _basic_index(key)
 
     def backward(g, needs):
         gx = _xp(g).zeros(xv.shape, dtype=g.dtype)
-        _xp(g).add.at(gx, key, g)
+        if basic:  # a view: each element of x at most once, so assignment is enough
+            gx[key] = g
+        else:
+            _xp(g).add.at(gx, key, g)
         return (gx,)
     return record(y, (x,), backward)
 

@@ -1,6 +1,7 @@
 """``keras.layers``."""
 from .activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .core import Dense
+from .embedding import Embedding, Masking
 from .layer import Input, InputLayer, KerasTensor, Layer
 from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, maximum, minimum, multiply, subtract)
@@ -14,18 +15,23 @@ from .regularization import (ActivityRegularization, AlphaDropout, Dropout, Gaus
                              GaussianNoise)
 from .reshaping import (Cropping1D, Cropping2D, Flatten, Permute, RepeatVector, Reshape,
                         UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D)
+from .rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,
+                  StackedRNNCells, TimeDistributed, Wrapper)
 from .utility import Identity, Lambda
 
 __all__ = [
-    "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Cropping1D",
-    "Cropping2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D",
-    "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D", "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D",
-    "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D",
     "Activation", "ActivityRegularization", "Add", "AlphaDropout", "Average",
-    "BatchNormalization", "Concatenate", "Dense", "Dropout", "ELU", "Flatten",
-    "GaussianDropout", "GaussianNoise", "Identity", "Input", "InputLayer", "KerasTensor",
-    "Lambda", "Layer", "LayerNormalization", "LeakyReLU", "Maximum", "Minimum", "Multiply", "Normalization",
-    "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "Subtract", "add",
-    "average", "concatenate", "maximum", "minimum", "multiply", "subtract",
+    "AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "BatchNormalization",
+    "Bidirectional", "Concatenate", "Cropping1D", "Cropping2D", "Dense", "Dropout", "ELU",
+    "Embedding", "Flatten", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D",
+    "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GRU", "GRUCell",
+    "Identity", "Input", "InputLayer", "KerasTensor", "Lambda", "Layer",
+    "LayerNormalization", "LeakyReLU", "LSTM", "LSTMCell", "Masking", "Maximum",
+    "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Minimum", "Multiply",
+    "Normalization", "Permute", "PReLU", "ReLU", "RepeatVector", "Reshape", "RNN",
+    "SimpleRNN", "SimpleRNNCell", "Softmax", "StackedRNNCells", "Subtract",
+    "TimeDistributed", "UpSampling1D", "UpSampling2D", "Wrapper", "ZeroPadding1D",
+    "ZeroPadding2D", "add", "average", "concatenate", "maximum", "minimum", "multiply",
+    "subtract",
 ]

@@ -7,11 +7,12 @@ symbolically on KerasTensors, which records a graph node for functional models.
 import inspect
 import re
 import threading
+import warnings
 
 import numpy as np
 
 from .. import backend
-from .._tensor import Tensor, Variable, _flatten, _pack_like, floatx
+from .._tensor import Tensor, Variable, _flatten, _pack_like, floatx, value_of
 
 __all__ = ["InputLayer", "Input", "KerasTensor", "Layer"]
 
@@ -111,7 +112,8 @@ class Layer:
         self._trainable = trainable
         self.dtype = dtype if isinstance(dtype, str) else getattr(dtype, "name", None) or floatx()
         self.built = False
-        self.supports_masking = False
+        # as Keras: a layer that defines compute_mask supports masking; others may opt in
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
         self._own_weights = []
         self._layers = []
         self._losses = []
@@ -299,11 +301,25 @@ class Layer:
             self._clear_losses()
         elif training is not None and current_training() is None:
             _context.training = training
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            previous_mask = _mask_of(inputs)
+            if previous_mask is not None and self._call_has_mask and \
+                    _only_tensor_argument(args, kwargs):
+                kwargs["mask"] = previous_mask
         try:
             outputs = self.call(*args, **kwargs)
         finally:
             if outer:
                 del _context.training
+        if self.supports_masking:
+            if previous_mask is not None or self._defines_compute_mask:
+                self._set_mask_metadata(inputs, outputs, previous_mask)
+        elif previous_mask is not None:
+            warnings.warn(f"Layer {self.name!r} (of type {type(self).__name__}) was passed an "
+                          "input with a mask attached to it. However, this layer does not "
+                          "support masking and will therefore destroy the mask information. "
+                          "Downstream layers will not see the mask.", stacklevel=2)
         if self.activity_regularizer is not None:
             from .. import ops
             for out in _flatten(outputs):
@@ -312,6 +328,28 @@ class Layer:
                     loss = ops.divide(loss, float(out.shape[0]))  # per sample, as Keras 3
                 self.add_loss(loss)
         return outputs
+
+    # --- masks ------------------------------------------------------------------------------
+
+    @property
+    def _defines_compute_mask(self):
+        return type(self).compute_mask is not Layer.compute_mask
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs (Keras' rule: by default, the input's mask)."""
+        return previous_mask
+
+    def _set_mask_metadata(self, inputs, outputs, previous_mask):
+        """Attaches ``compute_mask``'s masks to the outputs that have none (Keras 3)."""
+        flat = _flatten(outputs)
+        if all(getattr(t, "_keras_mask", None) is not None for t in flat):
+            return
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        for tensor, mask in zip(flat, _flatten(masks)):
+            if mask is not None and isinstance(tensor, Tensor) and tensor._keras_mask is None:
+                tensor._keras_mask = value_of(mask)
 
     def _symbolic_call(self, args, kwargs):
         inputs = args[0] if args else kwargs.get("inputs")
@@ -419,6 +457,27 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _mask_of(inputs):
+    """The Keras mask attached to inputs (a list of masks for a list of inputs), or None."""
+    if isinstance(inputs, (list, tuple)):
+        masks = [getattr(x, "_keras_mask", None) for x in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return getattr(inputs, "_keras_mask", None)
+
+
+def _is_tensor_argument(x):
+    if isinstance(x, (list, tuple)):
+        return any(_is_tensor_argument(v) for v in x)
+    return isinstance(x, (Tensor, Variable, np.ndarray)) or hasattr(x, "__cuda_array_interface__")
+
+
+def _only_tensor_argument(args, kwargs):
+    """Whether the first argument is the call's only tensor argument: Keras fills ``mask``
+    from the input's mask only then."""
+    return not any(_is_tensor_argument(a) for a in args[1:]) and not any(
+        _is_tensor_argument(v) for k, v in kwargs.items() if k not in ("mask", "training"))
 
 
 def _input_shapes(inputs):
