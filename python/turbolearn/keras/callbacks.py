@@ -154,8 +154,10 @@ class ProgbarLogger(Callback):
             print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
         self._reset()
 
+    # Batch updates never finalize (as Keras' ProgbarLogger): the epoch's final line waits
+    # for on_epoch_end, whose logs carry the validation metrics.
     def on_train_batch_end(self, batch, logs=None):
-        self.progbar.update(batch + 1, _finite_items(logs))
+        self.progbar.update(batch + 1, _finite_items(logs), finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
         self.progbar.update(self.progbar.seen_so_far, _finite_items(logs), finalize=True)
@@ -166,7 +168,7 @@ class ProgbarLogger(Callback):
 
     def on_test_batch_end(self, batch, logs=None):
         if not getattr(self.model, "_fitting", False):
-            self.progbar.update(batch + 1, _finite_items(logs))
+            self.progbar.update(batch + 1, _finite_items(logs), finalize=False)
 
     def on_test_end(self, logs=None):
         if not getattr(self.model, "_fitting", False):
@@ -176,7 +178,7 @@ class ProgbarLogger(Callback):
         self._reset()
 
     def on_predict_batch_end(self, batch, logs=None):
-        self.progbar.update(batch + 1)
+        self.progbar.update(batch + 1, finalize=False)
 
     def on_predict_end(self, logs=None):
         self.progbar.update(self.progbar.seen_so_far, finalize=True)
