@@ -136,6 +136,47 @@ def test_weight_paths_are_those_keras_writes(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
+def layers_in_attributes(k):
+    """Recurrent layers (a cell in an attribute), Bidirectional (forward_layer and
+    backward_layer) and a custom layer holding a layer and a list of layers."""
+    class Block(k.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.first = k.layers.Dense(3)
+            self.hidden = [k.layers.Dense(2), k.layers.Dense(2)]
+            self.norm = k.layers.BatchNormalization()
+
+        def call(self, x):
+            x = self.first(x)
+            for layer in self.hidden:
+                x = layer(x)
+            return self.norm(x)
+
+    return k.Sequential([k.Input(shape=(5, 4)), k.layers.LSTM(3, return_sequences=True),
+                         k.layers.Bidirectional(k.layers.GRU(2)), Block(), k.layers.Dense(1)])
+
+
+def test_paths_of_layers_held_in_attributes_are_those_keras_writes(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    os.environ["KERAS_BACKEND"] = "torch"
+    keras_ref = pytest.importorskip("keras")
+    ref = layers_in_attributes(keras_ref)
+    ref.save_weights(tmp_path / "ref.weights.h5")
+    with h5py.File(tmp_path / "ref.weights.h5") as f:
+        arrays = {}
+        f.visititems(lambda name, obj: arrays.__setitem__(name, np.array(obj))
+                     if isinstance(obj, h5py.Dataset) else None)
+    ours = layers_in_attributes(keras)
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    with np.load(tmp_path / "ours.weights.h5", allow_pickle=False) as npz:
+        assert sorted(npz.files) == sorted(arrays)
+    from turbolearn.keras.saving import _assign_weights
+    _assign_weights(ours, arrays)
+    x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), ref.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_a_model_with_batch_normalization_and_a_nested_model_round_trips(tmp_path):
     model = architecture(keras)
     model.compile(optimizer="adam", loss="mse")

@@ -163,26 +163,56 @@ def _snake_case(name):
     return snake(name)
 
 
-def _variable_paths(model):
-    """{id(variable): structural path} over the model and its nested layers, depth first.
+_bare_layer_attributes = None
 
-    A path names each layer by its class (snake case, numbered within its parent: "dense",
-    "dense_1"), as Keras 3's weight files do, so weights load into a fresh copy of the
-    architecture whatever names its layers were given."""
+
+def _child_entries(layer):
+    """(path component, value) pairs in the order of Keras 3's weight walk: a Sequential or
+    Functional model's ``layers`` first, then the attributes a bare Layer does not have,
+    public names before private ones, sorted."""
+    global _bare_layer_attributes
+    from .layers.layer import Layer
+    from .models.model import Functional
+    from .models.sequential import Sequential
+    if _bare_layer_attributes is None:  # a named Layer takes no automatic name
+        _bare_layer_attributes = frozenset(vars(Layer(name="bare_layer")))
+    if isinstance(layer, (Sequential, Functional)):
+        yield "layers", layer.layers
+    attributes = vars(layer)
+    for name in sorted(attributes, key=lambda n: f"~{n}" if n.startswith("_") else n):
+        if name not in _bare_layer_attributes:
+            yield name, attributes[name]
+
+
+def _variable_paths(model):
+    """{id(variable): structural path} over the model and its nested layers, as Keras 3's
+    weight files name them: a layer held in an attribute is under that attribute's name
+    ("layers/lstm/cell/vars/0"); a layer in a list, tuple or dict (a model's ``layers``)
+    under its class in snake case, numbered within the container ("layers/dense_1/vars/0"),
+    so weights load into a fresh copy of the architecture whatever its layers are named.
+    A layer reached twice keeps its first path."""
+    from .layers.layer import Layer
     paths, seen_layers = {}, {id(model)}
 
     def visit(layer, prefix):
         for j, w in enumerate(layer._own_weights):
             paths.setdefault(id(w), f"{prefix}vars/{j}")
-        counts = {}
-        for child in layer._layers:
-            if id(child) in seen_layers:
-                continue
-            seen_layers.add(id(child))
-            base = _snake_case(type(child).__name__)
-            n = counts.get(base, 0)
-            counts[base] = n + 1
-            visit(child, f"{prefix}layers/{base if n == 0 else f'{base}_{n}'}/")
+        for name, value in _child_entries(layer):
+            if isinstance(value, Layer):
+                visit_once(value, f"{prefix}{name}/")
+            elif isinstance(value, (list, tuple, dict)):
+                counts = {}
+                for item in value.values() if isinstance(value, dict) else value:
+                    if isinstance(item, Layer):  # numbered even when already visited
+                        base = _snake_case(type(item).__name__)
+                        n = counts.get(base, 0)
+                        counts[base] = n + 1
+                        visit_once(item, f"{prefix}{name}/{base if n == 0 else f'{base}_{n}'}/")
+
+    def visit_once(layer, prefix):
+        if id(layer) not in seen_layers:
+            seen_layers.add(id(layer))
+            visit(layer, prefix)
 
     visit(model, "")
     return paths
