@@ -199,6 +199,40 @@ def test_batch_normalization_moving_stats_over_calls(keras, torch):
     assert len(ours.trainable_weights) == 0 and len(ours.non_trainable_weights) == 4
 
 
+@pytest.mark.parametrize("axis, training", [(-1, True), (1, True), (-1, False)])
+def test_batch_normalization_with_a_mask_matches_keras(keras, torch, axis, training):
+    """Masked moments (masked steps do not count; all are normalized), their gradients and the
+    moving statistics, as Keras 3 computes them."""
+    rng = _rng(6)
+    x = (rng.standard_normal((4, 5, 3)) * 2 + 1).astype("float32")
+    mask = rng.random((4, 5)) > 0.4
+    mask[0] = False  # a fully masked sample
+    upstream = rng.standard_normal(x.shape).astype("float32")
+    ours, theirs = layers.BatchNormalization(axis=axis, momentum=0.7), \
+        keras.layers.BatchNormalization(axis=axis, momentum=0.7)
+    ours(x)
+    theirs(x)
+    values = _randomize_weights(ours, rng)
+    theirs.set_weights(values)
+    xt = ops.convert_to_tensor(x)
+    with GradientTape(persistent=True) as tape:
+        tape.watch(xt)
+        y = ours(xt, training=training, mask=mask)
+        loss = ops.sum(ops.multiply(y, upstream))
+    grads = tape.gradient(loss, [xt] + ours.trainable_weights)
+    tx = torch.tensor(x, requires_grad=True)
+    out = theirs(tx, training=training, mask=torch.tensor(mask))
+    np.testing.assert_allclose(y.numpy(), out.detach().numpy(), atol=ATOL, rtol=1e-5)
+    (out * torch.tensor(upstream)).sum().backward()
+    their_grads = [tx.grad] + [w.value.grad for w in theirs.trainable_weights]
+    for a, b in zip(grads, their_grads):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4, rtol=1e-4)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, atol=ATOL, rtol=1e-5)
+    with pytest.raises(ValueError, match="one dimension less"):
+        ours(x, training=True, mask=mask[:, :, None])
+
+
 def test_normalization_gradients_finite_differences():
     """The closed-form backward against central differences in float64."""
     rng = _rng(1)
@@ -427,6 +461,30 @@ def test_bad_arguments_and_shapes():
         layers.BatchNormalization(axis=3)(np.ones((2, 3), "float32"))
     with pytest.raises(ValueError, match="noise_shape"):
         layers.Dropout(0.5, noise_shape=(2, 2))(np.ones((3, 4)), training=True)
+
+
+@pytest.mark.parametrize("merge", ["Add", "Average", "Maximum", "Concatenate", "concat-1"])
+@pytest.mark.parametrize("masked", ["both", "first"])
+def test_merge_layers_combine_masks_as_keras(keras, merge, masked):
+    """Elementwise merges OR the inputs' masks (none unless all have one); Concatenate
+    concatenates them (all true for an unmasked input) and takes any() over the last axis."""
+    from keras.src import backend as keras_backend
+    ids = np.array([[1, 2, 0, 0], [3, 0, 4, 0]]), np.array([[1, 0, 2, 0], [0, 0, 3, 3]])
+
+    def outputs(k, get_mask):
+        emb = [k.layers.Embedding(5, 3, mask_zero=True),
+               k.layers.Embedding(5, 3, mask_zero=masked == "both")]
+        xs = [e(i) for e, i in zip(emb, ids)]
+        layer = k.layers.Concatenate(axis=1) if merge == "concat-1" else \
+            getattr(k.layers, merge)()
+        return get_mask(layer(xs))
+    from turbolearn import keras as tl_keras
+    ours = outputs(tl_keras, lambda t: getattr(t, "_keras_mask", None))
+    theirs = outputs(keras, keras_backend.get_keras_mask)
+    if theirs is None:
+        assert ours is None
+    else:
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
 
 
 # --- functional merge forms, Lambda ----------------------------------------------------------

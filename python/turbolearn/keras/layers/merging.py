@@ -2,6 +2,8 @@
 functional forms (``concatenate([a, b])``, ...). They take a list of tensors."""
 import functools
 
+import numpy as np
+
 from .. import ops
 from .layer import Layer
 
@@ -60,6 +62,14 @@ class _Merge(Layer):
                 raise ValueError(f"Layer {self.name!r} ({type(self).__name__}): inputs have "
                                  f"incompatible shapes. Received shapes {shape1} and {shape2}")
         return tuple(out)
+
+    def compute_mask(self, inputs, previous_mask):
+        """Keras' rule for elementwise merges: the OR of the inputs' masks, none unless every
+        input has one."""
+        if not isinstance(previous_mask, (list, tuple)) or \
+                any(m is None for m in previous_mask):
+            return None
+        return functools.reduce(np.logical_or, [np.asarray(m) for m in previous_mask])
 
     def compute_output_shape(self, input_shape):
         shapes = _as_shape_list(self, input_shape)
@@ -183,6 +193,22 @@ class Concatenate(_Merge):
         self._check_inputs(inputs)
         self.compute_output_shape([tuple(x.shape) for x in inputs])
         return ops.concatenate(list(inputs), axis=self.axis)
+
+    def compute_mask(self, inputs, previous_mask):
+        """Keras' rule: each input's mask (all true where it has none) broadcast to the
+        input's shape, concatenated along ``axis``, then any() over the last axis."""
+        if not isinstance(previous_mask, (list, tuple)) or \
+                all(m is None for m in previous_mask):
+            return None
+        masks = []
+        for x, m in zip(inputs, previous_mask):
+            shape = tuple(x.shape)
+            if m is None:
+                m = np.ones(shape, dtype=bool)
+            elif np.ndim(m) < len(shape):
+                m = np.broadcast_to(np.expand_dims(np.asarray(m), -1), shape)
+            masks.append(np.asarray(m, dtype=bool))
+        return np.concatenate(masks, axis=self.axis).any(axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -28,12 +28,14 @@ def _float_input(inputs, dtype):
 
 
 def _normalize(x, xv, mean, var, epsilon, gamma, beta, bshape, stat_axes, param_axes,
-               batch_stats):
+               batch_stats, weights=None):
     """Records y = gamma * (x - mean) / sqrt(var + eps) + beta with its closed-form backward.
 
     ``stat_axes``: the axes the statistics were reduced over (mean, var keep them as size 1);
     ``param_axes``: the axes gamma/beta are summed over for their gradient; ``batch_stats``:
-    whether mean and var are functions of x."""
+    whether mean and var are functions of x; ``weights``: None, or ``(w, total)`` when they
+    are weighted moments (``mean = sum(w x) / total``, ``var = sum(w (x - mean)^2) / total``:
+    a mask), every element being normalized with them."""
     dtype = xv.dtype
     inv = (1.0 / np.sqrt(var + dtype.type(epsilon))).astype(dtype)
     xhat = (xv - mean) * inv
@@ -52,7 +54,14 @@ def _normalize(x, xv, mean, var, epsilon, gamma, beta, bshape, stat_axes, param_
         out = []
         if needs[0]:
             gh = g if g_arr is None else g * g_arr
-            if batch_stats:
+            if batch_stats and weights is not None:
+                w, total = weights
+                d = xv - mean
+                dvar = -0.5 * inv ** 3 * (gh * d).sum(axis=stat_axes, keepdims=True)
+                dmean = (-inv * gh.sum(axis=stat_axes, keepdims=True)
+                         - 2 * dvar * (w * d).sum(axis=stat_axes, keepdims=True) / total)
+                dx = gh * inv + w * (dmean + 2 * dvar * d) / total
+            elif batch_stats:
                 dx = (gh - gh.mean(axis=stat_axes, keepdims=True)
                       - xhat * (gh * xhat).mean(axis=stat_axes, keepdims=True)) * inv
             else:
@@ -163,11 +172,11 @@ class BatchNormalization(Layer):
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
-        if mask is not None:
-            raise NotImplementedError(f"Layer {self.name!r}: BatchNormalization with a mask "
-                                      "is not supported")
         x, xv = _float_input(inputs, self.moving_mean.value.dtype)
         rank = xv.ndim
+        if mask is not None and np.ndim(mask) != rank - 1:
+            raise ValueError("The mask provided should be one dimension less than the inputs. "
+                             f"Received: mask.shape={np.shape(mask)}, inputs.shape={xv.shape}")
         axis = self._axis(rank)
         dim = self.moving_mean.shape[0]
         if xv.shape[axis] != dim:
@@ -182,17 +191,27 @@ class BatchNormalization(Layer):
             if xv.size == 0:
                 raise ValueError(f"Layer {self.name!r}: cannot compute batch statistics of an "
                                  "empty batch")
-            mean = xv.mean(axis=reduce, keepdims=True)
-            var = np.square(xv - mean).mean(axis=reduce, keepdims=True)
+            if mask is None:
+                weights = None
+                mean = xv.mean(axis=reduce, keepdims=True)
+                var = np.square(xv - mean).mean(axis=reduce, keepdims=True)
+            else:  # Keras' masked moments: masked elements do not count (epsilon as Keras')
+                w = np.broadcast_to(np.expand_dims(np.asarray(value_of(mask)), -1),
+                                    xv.shape).astype(xv.dtype)
+                total = w.sum(axis=reduce, keepdims=True) + xv.dtype.type(1e-7)
+                weights = (w, total)
+                mean = (w * xv).sum(axis=reduce, keepdims=True) / total
+                var = (w * np.square(xv - mean)).sum(axis=reduce, keepdims=True) / total
             m = self.momentum
             self.moving_mean.assign(self.moving_mean.value * m + mean.reshape(dim) * (1 - m))
             self.moving_variance.assign(self.moving_variance.value * m
                                         + var.reshape(dim) * (1 - m))
         else:
+            weights = None
             mean = self.moving_mean.value.reshape(bshape)
             var = self.moving_variance.value.reshape(bshape)
         return _normalize(x, xv, mean, var, self.epsilon, self.gamma, self.beta, bshape,
-                          reduce, reduce, batch_stats)
+                          reduce, reduce, batch_stats, weights)
 
     def compute_output_shape(self, input_shape):
         self._axis(len(input_shape))
