@@ -1,0 +1,571 @@
+#include "rnn.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "blas.hpp"
+#include "isa.hpp"
+#include "threads.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace tl::rnn {
+
+#define TL_DECLARE_ISA(ns)                 \
+  namespace ns {                           \
+  const Kernels<float>& kernels_f32();     \
+  const Kernels<double>& kernels_f64();    \
+  }
+TL_DECLARE_ISA(baseline)
+TL_DECLARE_ISA(avx2)
+TL_DECLARE_ISA(avx512)
+#undef TL_DECLARE_ISA
+
+template <>
+const Kernels<float>& kernels<float>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f32();
+    case isa::Level::avx2: return avx2::kernels_f32();
+    default: return baseline::kernels_f32();
+  }
+}
+
+template <>
+const Kernels<double>& kernels<double>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f64();
+    case isa::Level::avx2: return avx2::kernels_f64();
+    default: return baseline::kernels_f64();
+  }
+}
+
+namespace {
+
+constexpr const char* kCells[] = {"simple_rnn", "lstm", "gru"};
+constexpr const char* kActivations[] = {"linear", "relu", "sigmoid", "tanh", "hard_sigmoid"};
+
+// Up to this many units the recurrent products go through the register-blocked hand loop
+// (Kernels::product), above it through the BLAS. Measured on the benchmark machine (Zen 5,
+// OpenBLAS held to its Haswell kernels), per time step and 16 rows: see benchmarks/README.md.
+constexpr int64_t kHandProductMaxUnits = 64;
+
+// The calling thread's scratch, grown as needed and kept for the next call (a training loop
+// calls with the same shapes every step). Uninitialised: every part is written first. Two
+// slots, so the masked copies of the inputs (kMasked) never move the buffers in use (kWork).
+enum Slot { kWork, kMasked };
+
+template <class T, Slot kSlot>
+T* scratch_space(int64_t count) {
+  thread_local std::vector<T> buffer;
+  if (static_cast<int64_t>(buffer.size()) < count) {
+    buffer.clear();
+    buffer.shrink_to_fit();
+    buffer.resize(count);
+  }
+  return buffer.data();
+}
+
+// Contiguous row ranges, one per thread: [begin(t), begin(t + 1)).
+struct Rows {
+  int64_t n;
+  int nt;
+  int64_t begin(int t) const { return n * t / nt; }
+};
+
+int thread_count(const Spec& s, int n_threads) {
+  const double work = double(s.n) * s.t * s.gh() * s.h;  // multiply-adds of the recurrence
+  return static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>(threads::resolve(n_threads, work), s.n)));
+}
+
+// out[i, time, :] = x[i, time, :] * m[i, :]: an input dropout mask applied to every step.
+template <class T>
+void mask_rows(const T* x, const T* m, int64_t n, int64_t t, int64_t width, int64_t ld, T* out) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t time = 0; time < t; ++time) {
+      const T* src = x + (i * t + time) * ld;
+      T* dst = out + (i * t + time) * width;
+      for (int64_t j = 0; j < width; ++j) dst[j] = src[j] * m[i * width + j];
+    }
+}
+
+// What one call derives once: sizes, the product method, and the padded weights the hand
+// product reads.
+template <class T>
+struct Plan {
+  const Spec& s;
+  const Kernels<T>& kern;
+  int G;
+  int64_t gh, W, DW, hp;
+  bool hand;
+  const T* U;        // (h, gh) the recurrent kernel
+  std::vector<T> up;   // hand: (h, G hp) U with each gate padded to hp columns (zeros)
+  std::vector<T> utp;  // hand: (gh, hp) U^T, rows padded to hp columns
+
+  Plan(const Spec& spec, const T* recurrent_kernel, bool backward)
+      : s(spec), kern(kernels<T>()), G(spec.gates()), gh(spec.gh()), W(spec.workspace_width()),
+        DW(spec.delta_width()), U(recurrent_kernel) {
+    hand = spec.h <= kHandProductMaxUnits;
+    const int64_t width = kern.width;
+    hp = hand ? (spec.h + width - 1) / width * width : spec.h;
+    if (!hand) return;
+    const int64_t h = spec.h;
+    if (!backward) {
+      up.assign(h * G * hp, T(0));
+      for (int64_t i = 0; i < h; ++i)
+        for (int g = 0; g < G; ++g)
+          std::memcpy(&up[(i * G + g) * hp], U + i * gh + g * h, h * sizeof(T));
+    } else {
+      utp.assign(gh * hp, T(0));
+      for (int64_t i = 0; i < h; ++i)
+        for (int64_t c = 0; c < gh; ++c) utp[c * hp + i] = U[i * gh + c];
+    }
+  }
+
+  // rec[:, g hp ...] = A (rows x h, lda) @ U[:, gates g0..g1), contiguous gates in one call.
+  void forward_product(int64_t rows, const T* A, int64_t lda, int g0, int g1, T* rec) const {
+    if (hand)
+      kern.product(rows, s.h, (g1 - g0) * hp, A, lda, up.data() + g0 * hp, G * hp, rec + g0 * hp,
+                   G * hp, false);
+    else
+      blas::gemm<T>(false, false, rows, (g1 - g0) * s.h, s.h, T(1), A, lda, U + g0 * s.h, gh, T(0),
+                    rec + g0 * s.h, G * hp);
+  }
+
+  // C (rows x hp) (+)= delta (rows x k, lda) @ U[:, u0 : u0 + k]^T.
+  void backward_product(int64_t rows, const T* delta, int64_t lda, int64_t u0, int64_t k, T* C,
+                        bool accumulate) const {
+    if (hand)
+      kern.product(rows, k, hp, delta, lda, utp.data() + u0 * hp, hp, C, hp, accumulate);
+    else
+      blas::gemm<T>(false, true, rows, s.h, k, T(1), delta, lda, U + u0, gh,
+                    accumulate ? T(1) : T(0), C, hp);
+  }
+
+  // The delta column holding gate g's recurrent-product gradient (GRU reset_after: d_rec_h).
+  int64_t rec_delta_col(int g) const { return s.gru_after() && g == 2 ? 3 * s.h : g * s.h; }
+  // Which recurrent dropout mask gate g uses (groups 1: the one mask), or null.
+  const T* rmask(const T* masks, int g) const {
+    if (!masks) return nullptr;
+    return masks + (s.recurrent_dropout_groups == 1 ? 0 : g) * s.n * s.h;
+  }
+};
+
+// rec = sum over gates [g0, g1) of (a * m_g) @ U_g for a block of rows: a single product
+// when no mask or one mask serves every gate.
+template <class T>
+void recurrent_forward(const Plan<T>& p, int64_t n0, int64_t rows, const T* a, const T* rmasks,
+                       int g0, int g1, T* rec, T* tmp) {
+  const int64_t h = p.s.h;
+  auto masked = [&](int g) {
+    const T* m = p.rmask(rmasks, g) + n0 * h;
+    for (int64_t e = 0; e < rows * h; ++e) tmp[e] = a[e] * m[e];
+    return tmp;
+  };
+  if (!rmasks) {
+    p.forward_product(rows, a, h, g0, g1, rec);
+  } else if (p.s.recurrent_dropout_groups == 1) {
+    p.forward_product(rows, masked(g0), h, g0, g1, rec);
+  } else {
+    for (int g = g0; g < g1; ++g) p.forward_product(rows, masked(g), h, g, g + 1, rec);
+  }
+}
+
+// dh += sum over gates [g0, g1) of (delta_g @ U_g^T) * m_g for a block of rows.
+template <class T>
+void recurrent_backward(const Plan<T>& p, int64_t n0, int64_t rows, const T* delta, int64_t lda,
+                        const T* rmasks, int g0, int g1, T* dh, T* tmp) {
+  const int64_t h = p.s.h, hp = p.hp;
+  auto add_masked = [&](const T* m) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < h; ++j) dh[r * hp + j] += tmp[r * hp + j] * m[(n0 + r) * h + j];
+  };
+  int g = g0;
+  while (g < g1) {
+    // Gates whose delta columns follow each other go in one product, unless masks differ.
+    int end = g + 1;
+    while (end < g1 && p.s.recurrent_dropout_groups <= 1 &&
+           p.rec_delta_col(end) == p.rec_delta_col(end - 1) + h)
+      ++end;
+    const T* d = delta + p.rec_delta_col(g);
+    const int64_t k = (end - g) * h;
+    if (!rmasks) {
+      p.backward_product(rows, d, lda, g * h, k, dh, true);
+    } else {
+      p.backward_product(rows, d, lda, g * h, k, tmp, false);
+      add_masked(p.rmask(rmasks, g));
+    }
+    g = end;
+  }
+}
+
+template <class T>
+void copy_rows(const T* src, int64_t src_ld, T* dst, int64_t dst_ld, int64_t rows, int64_t h) {
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * dst_ld, src + r * src_ld, h * sizeof(T));
+}
+
+// The input projection of every step into the workspace's gate columns (no bias: it is
+// added in the gate pass), with the input dropout masks applied first.
+template <class T>
+void project_inputs(const Spec& s, const Inputs<T>& in, T* ws) {
+  const int64_t rows = s.n * s.t, gh = s.gh(), W = s.workspace_width();
+  if (s.input_dropout_groups == 0) {
+    blas::gemm<T>(false, false, rows, gh, s.d, T(1), in.x, s.d, in.kernel, gh, T(0), ws, W);
+    return;
+  }
+  T* xm = scratch_space<T, kMasked>(rows * s.d);
+  const int groups = s.input_dropout_groups == 1 ? 1 : s.gates();
+  const int64_t cols = gh / groups;
+  for (int g = 0; g < groups; ++g) {
+    mask_rows(in.x, in.input_dropout + g * s.n * s.d, s.n, s.t, s.d, s.d, xm);
+    blas::gemm<T>(false, false, rows, cols, s.d, T(1), xm, s.d, in.kernel + g * cols, gh, T(0),
+                  ws + g * cols, W);
+  }
+}
+
+// The output of step k for a block of rows (Keras' rnn(): a masked step repeats the previous
+// output, zeros before the first used step, or gives zeros with zero_output_for_mask).
+template <class T>
+void write_outputs(const Spec& s, int64_t n0, int64_t rows, int64_t k, const bool* mask_col,
+                   const T* state, T* outputs) {
+  const int64_t h = s.h;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = n0 + r;
+    T* dst = s.return_sequences ? outputs + (i * s.t + k) * h : outputs + i * h;
+    if (!mask_col || mask_col[r * s.t]) {
+      std::memcpy(dst, state + r * h, h * sizeof(T));
+    } else if (s.zero_output_for_mask || (s.return_sequences && k == 0)) {
+      std::fill(dst, dst + h, T(0));
+    } else if (s.return_sequences) {
+      std::memcpy(dst, dst - h, h * sizeof(T));
+    }  // else: the last output stays as it is
+  }
+}
+
+template <class T>
+void forward_rows(const Plan<T>& p, const Inputs<T>& in, const Outputs<T>& out, int64_t n0,
+                  int64_t rows, T* scratch) {
+  const Spec& s = p.s;
+  const int64_t h = s.h, t = s.t;
+  T* state = scratch;
+  T* carry = state + rows * h;
+  T* aux = carry + rows * h;
+  T* tmp = aux + rows * h;
+  T* rec = tmp + rows * h;
+  if (in.h0) std::memcpy(state, in.h0 + n0 * h, rows * h * sizeof(T));
+  else std::fill(state, state + rows * h, T(0));
+  if (s.cell == Cell::lstm) {
+    if (in.c0) std::memcpy(carry, in.c0 + n0 * h, rows * h * sizeof(T));
+    else std::fill(carry, carry + rows * h, T(0));
+  }
+  if (!s.return_sequences) std::fill(out.outputs + n0 * h, out.outputs + (n0 + rows) * h, T(0));
+
+  Step<T> st;
+  st.spec = &s;
+  st.rows = rows;
+  st.hp = p.hp;
+  st.ws_ld = t * p.W;
+  st.mask_ld = t;
+  st.bias_in = in.bias;
+  st.bias_rec = s.gru_after() ? in.bias + p.gh : nullptr;
+  st.rec = rec;
+  st.state = state;
+  st.carry = carry;
+  st.aux = aux;
+  st.rmask_h = s.gru_before() && in.recurrent_dropout ? p.rmask(in.recurrent_dropout, 2) + n0 * h
+                                                      : nullptr;
+  const T* rm = in.recurrent_dropout;
+  for (int64_t k = 0; k < t; ++k) {
+    const int64_t time = s.go_backwards ? t - 1 - k : k;
+    st.ws = out.workspace + (n0 * t + time) * p.W;
+    st.mask = in.mask ? in.mask + n0 * t + time : nullptr;
+    copy_rows(state, h, st.ws + s.prev_h(), st.ws_ld, rows, h);
+    if (s.cell == Cell::lstm) copy_rows(carry, h, st.ws + s.prev_c(), st.ws_ld, rows, h);
+    switch (s.cell) {
+      case Cell::simple_rnn:
+        recurrent_forward(p, n0, rows, state, rm, 0, 1, rec, tmp);
+        p.kern.simple_forward(st);
+        break;
+      case Cell::lstm:
+        recurrent_forward(p, n0, rows, state, rm, 0, 4, rec, tmp);
+        p.kern.lstm_forward(st);
+        break;
+      case Cell::gru:
+        if (s.reset_after) {
+          recurrent_forward(p, n0, rows, state, rm, 0, 3, rec, tmp);
+          p.kern.gru_forward(st);
+        } else {
+          recurrent_forward(p, n0, rows, state, rm, 0, 2, rec, tmp);
+          p.kern.gru_gates_forward(st);
+          p.forward_product(rows, aux, h, 2, 3, rec);  // q @ U_h (q holds the mask already)
+          p.kern.gru_state_forward(st);
+        }
+        break;
+    }
+    write_outputs(s, n0, rows, k, st.mask, state, out.outputs);
+  }
+  std::memcpy(out.h + n0 * h, state, rows * h * sizeof(T));
+  if (s.cell == Cell::lstm) std::memcpy(out.c + n0 * h, carry, rows * h * sizeof(T));
+}
+
+// The output gradient of step k into dh (rows x hp), following write_outputs backwards:
+// at a masked step the gradient goes on to the previous step's output (`pending`), or
+// nowhere with zero_output_for_mask.
+template <class T>
+void add_output_gradient(const Spec& s, int64_t n0, int64_t rows, int64_t k, int64_t hp,
+                         const bool* mask_col, const T* d_outputs, T* dh, T* pending) {
+  const int64_t h = s.h;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = n0 + r;
+    const T* g = nullptr;
+    if (d_outputs)
+      g = s.return_sequences ? d_outputs + (i * s.t + k) * h
+                             : (k == s.t - 1 ? d_outputs + i * h : nullptr);
+    T* d = dh + r * hp;
+    if (!mask_col) {
+      if (g)
+        for (int64_t j = 0; j < h; ++j) d[j] += g[j];
+      continue;
+    }
+    T* pend = pending + r * h;
+    if (g)
+      for (int64_t j = 0; j < h; ++j) pend[j] += g[j];
+    if (mask_col[r * s.t]) {
+      for (int64_t j = 0; j < h; ++j) d[j] += pend[j];
+      std::fill(pend, pend + h, T(0));
+    } else if (s.zero_output_for_mask) {
+      std::fill(pend, pend + h, T(0));
+    }
+  }
+}
+
+template <class T>
+void backward_rows(const Plan<T>& p, const Inputs<T>& in, const T* workspace, T* delta,
+                   const Gradients<T>& grad, int64_t n0, int64_t rows, T* scratch,
+                   double* colsum) {
+  const Spec& s = p.s;
+  const int64_t h = s.h, t = s.t, hp = p.hp;
+  T* dh = scratch;
+  T* dc = dh + rows * hp;
+  T* pending = dc + rows * h;
+  T* aux = pending + rows * h;
+  T* dq = aux + rows * h;
+  T* tmp = dq + rows * hp;
+  std::fill(dh, dh + rows * hp, T(0));
+  if (grad.d_h) copy_rows(grad.d_h + n0 * h, h, dh, hp, rows, h);
+  std::fill(dc, dc + rows * h, T(0));
+  if (grad.d_c && s.cell == Cell::lstm) std::memcpy(dc, grad.d_c + n0 * h, rows * h * sizeof(T));
+  std::fill(pending, pending + rows * h, T(0));
+
+  Step<T> st;
+  st.spec = &s;
+  st.rows = rows;
+  st.hp = hp;
+  st.ws_ld = t * p.W;
+  st.mask_ld = t;
+  st.carry = dc;
+  st.aux = aux;
+  st.delta_ld = t * p.DW;
+  st.dh = dh;
+  st.dq = dq;
+  st.rmask_h = s.gru_before() && in.recurrent_dropout ? p.rmask(in.recurrent_dropout, 2) + n0 * h
+                                                      : nullptr;
+  const T* rm = in.recurrent_dropout;
+  for (int64_t k = t - 1; k >= 0; --k) {
+    const int64_t time = s.go_backwards ? t - 1 - k : k;
+    st.ws = const_cast<T*>(workspace) + (n0 * t + time) * p.W;
+    st.delta = delta + (n0 * t + time) * p.DW;
+    st.mask = in.mask ? in.mask + n0 * t + time : nullptr;
+    add_output_gradient(s, n0, rows, k, hp, st.mask, grad.d_outputs, dh, pending);
+    switch (s.cell) {
+      case Cell::simple_rnn:
+        p.kern.simple_backward(st);
+        recurrent_backward(p, n0, rows, st.delta, st.delta_ld, rm, 0, 1, dh, tmp);
+        break;
+      case Cell::lstm:
+        p.kern.lstm_backward(st);
+        recurrent_backward(p, n0, rows, st.delta, st.delta_ld, rm, 0, 4, dh, tmp);
+        break;
+      case Cell::gru:
+        if (s.reset_after) {
+          p.kern.gru_backward(st);
+          recurrent_backward(p, n0, rows, st.delta, st.delta_ld, rm, 0, 3, dh, tmp);
+        } else {
+          p.kern.gru_state_backward(st);
+          p.backward_product(rows, st.delta + 2 * h, st.delta_ld, 2 * h, h, dq, false);
+          p.kern.gru_gates_backward(st);
+          recurrent_backward(p, n0, rows, st.delta, st.delta_ld, rm, 0, 2, dh, tmp);
+        }
+        break;
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* d = st.delta + r * st.delta_ld;
+      for (int64_t j = 0; j < p.DW; ++j) colsum[j] += d[j];
+    }
+  }
+  if (grad.dh0) copy_rows(dh, hp, grad.dh0 + n0 * h, h, rows, h);
+  if (grad.dc0 && s.cell == Cell::lstm) std::memcpy(grad.dc0 + n0 * h, dc, rows * h * sizeof(T));
+}
+
+// dkernel and dx from the gate gradients (n t x gh, leading dimension DW), through the input
+// dropout masks.
+template <class T>
+void input_gradients(const Spec& s, const Inputs<T>& in, const T* delta, const Gradients<T>& grad) {
+  const int64_t rows = s.n * s.t, gh = s.gh(), DW = s.delta_width(), d = s.d;
+  if (s.input_dropout_groups == 0) {
+    blas::gemm<T>(true, false, d, gh, rows, T(1), in.x, d, delta, DW, T(0), grad.dkernel, gh);
+    if (grad.dx)
+      blas::gemm<T>(false, true, rows, d, gh, T(1), delta, DW, in.kernel, gh, T(0), grad.dx, d);
+    return;
+  }
+  const int groups = s.input_dropout_groups == 1 ? 1 : s.gates();
+  const int64_t cols = gh / groups;
+  T* xm = scratch_space<T, kMasked>(2 * rows * d);
+  T* part = xm + rows * d;
+  for (int g = 0; g < groups; ++g) {
+    const T* m = in.input_dropout + g * s.n * d;
+    mask_rows(in.x, m, s.n, s.t, d, d, xm);
+    blas::gemm<T>(true, false, d, cols, rows, T(1), xm, d, delta + g * cols, DW, T(0),
+                  grad.dkernel + g * cols, gh);
+    if (!grad.dx) continue;
+    blas::gemm<T>(false, true, rows, d, cols, T(1), delta + g * cols, DW, in.kernel + g * cols, gh,
+                  T(0), part, d);
+    mask_rows(part, m, s.n, s.t, d, d, xm);  // the dropout's own backward: times the mask
+    if (g == 0) std::memcpy(grad.dx, xm, rows * d * sizeof(T));
+    else
+      for (int64_t e = 0; e < rows * d; ++e) grad.dx[e] += xm[e];
+  }
+}
+
+// drecurrent_kernel: h_prev (masked per gate) against the recurrent-product gradients,
+// over all n t rows; GRU reset_before's h gate pairs q = r * h_prev with d_hh.
+template <class T>
+void recurrent_gradients(const Plan<T>& p, const Inputs<T>& in, const T* workspace, const T* delta,
+                         T* dU) {
+  const Spec& s = p.s;
+  const int64_t rows = s.n * s.t, h = s.h, gh = p.gh;
+  const T* prev = workspace + s.prev_h();
+  int gates = p.G;
+  if (s.gru_before()) {
+    blas::gemm<T>(true, false, h, h, rows, T(1), delta + 3 * h, p.DW, delta + 2 * h, p.DW, T(0),
+                  dU + 2 * h, gh);
+    gates = 2;
+  }
+  const int groups = in.recurrent_dropout ? s.recurrent_dropout_groups : 0;
+  T* pm = groups ? scratch_space<T, kMasked>(rows * h) : nullptr;
+  int g = 0;
+  while (g < gates) {
+    int end = g + 1;
+    while (end < gates && groups <= 1 && p.rec_delta_col(end) == p.rec_delta_col(end - 1) + h) ++end;
+    const T* a = prev;
+    int64_t lda = p.W;
+    if (groups) {
+      mask_rows(prev, p.rmask(in.recurrent_dropout, g), s.n, s.t, h, p.W, pm);
+      a = pm;
+      lda = h;
+    }
+    blas::gemm<T>(true, false, h, (end - g) * h, rows, T(1), a, lda, delta + p.rec_delta_col(g),
+                  p.DW, T(0), dU + g * h, gh);
+    g = end;
+  }
+}
+
+}  // namespace
+
+Cell parse_cell(const std::string& name) {
+  for (int c = 0; c < 3; ++c)
+    if (name == kCells[c]) return static_cast<Cell>(c);
+  throw std::invalid_argument("unknown cell '" + name + "'; expected one of simple_rnn, lstm, gru");
+}
+
+Activation parse_activation(const std::string& name) {
+  for (int a = 0; a < 5; ++a)
+    if (name == kActivations[a]) return static_cast<Activation>(a);
+  throw std::invalid_argument("unknown activation '" + name +
+                              "'; the fused recurrent cells take linear, relu, sigmoid, tanh, "
+                              "hard_sigmoid");
+}
+
+void Spec::check() const {
+  if (n < 0) throw std::invalid_argument("rnn: negative batch size");
+  if (t < 1) throw std::invalid_argument("rnn: the sequences must have at least one time step");
+  if (d < 1) throw std::invalid_argument("rnn: the inputs must have at least one feature");
+  if (h < 1) throw std::invalid_argument("rnn: the number of units must be >= 1");
+  for (int groups : {input_dropout_groups, recurrent_dropout_groups})
+    if (groups != 0 && groups != 1 && groups != gates())
+      throw std::invalid_argument("rnn: a dropout mask must be one (n, features) array or one per "
+                                  "gate (" + std::to_string(gates()) + ", n, features)");
+  if (!blas::ready()) throw std::runtime_error("turbolearn: BLAS function pointers were not set");
+}
+
+template <class T>
+void forward(const Spec& s, const Inputs<T>& in_arg, const Outputs<T>& out, int n_threads) {
+  s.check();
+  if (s.n == 0) return;
+  Inputs<T> in = in_arg;
+  std::vector<T> zeros;
+  if (!s.has_bias) {
+    zeros.assign(s.bias_size(), T(0));
+    in.bias = zeros.data();
+  }
+  project_inputs(s, in, out.workspace);  // the BLAS with its own threads, outside our region
+  const Plan<T> p(s, in.recurrent_kernel, false);
+  const int64_t per_row = 4 * s.h + p.G * p.hp;
+  T* scratch = scratch_space<T, kWork>(s.n * per_row);
+  const int nt = thread_count(s, n_threads);
+  const Rows rows{s.n, nt};
+  blas::SingleThreaded one_blas_thread;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int th = 0; th < nt; ++th) {
+    const int64_t n0 = rows.begin(th);
+    forward_rows(p, in, out, n0, rows.begin(th + 1) - n0, scratch + n0 * per_row);
+  }
+}
+
+template <class T>
+void backward(const Spec& s, const Inputs<T>& in, const T* workspace, const Gradients<T>& grad,
+              int n_threads) {
+  s.check();
+  const int64_t gh = s.gh(), h = s.h;
+  if (s.n == 0) {
+    std::fill(grad.dkernel, grad.dkernel + s.d * gh, T(0));
+    std::fill(grad.drecurrent_kernel, grad.drecurrent_kernel + h * gh, T(0));
+    if (grad.dbias) std::fill(grad.dbias, grad.dbias + s.bias_size(), T(0));
+    return;
+  }
+  const Plan<T> p(s, in.recurrent_kernel, true);
+  const int nt = thread_count(s, n_threads);
+  const Rows rows{s.n, nt};
+  const int64_t per_row = 3 * p.hp + 3 * h;
+  T* delta = scratch_space<T, kWork>(s.n * s.t * p.DW + s.n * per_row);
+  T* scratch = delta + s.n * s.t * p.DW;
+  // Per-thread column sums of delta (the bias gradients), in double: they add n t terms.
+  std::vector<double> colsums(nt * p.DW, 0.0);
+  {
+    blas::SingleThreaded one_blas_thread;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int th = 0; th < nt; ++th) {
+      const int64_t n0 = rows.begin(th);
+      backward_rows(p, in, workspace, delta, grad, n0, rows.begin(th + 1) - n0,
+                    scratch + n0 * per_row, colsums.data() + th * p.DW);
+    }
+  }
+  if (grad.dbias) {  // the threads' column sums, added in thread order
+    for (int th = 1; th < nt; ++th)
+      for (int64_t j = 0; j < p.DW; ++j) colsums[j] += colsums[th * p.DW + j];
+    for (int64_t j = 0; j < gh; ++j) grad.dbias[j] = static_cast<T>(colsums[j]);
+    if (s.gru_after())  // the recurrent bias: d_z, d_r and d_rec_h
+      for (int64_t j = 0; j < gh; ++j) grad.dbias[gh + j] = static_cast<T>(colsums[j < 2 * h ? j : j + h]);
+  }
+  input_gradients(s, in, delta, grad);
+  recurrent_gradients(p, in, workspace, delta, grad.drecurrent_kernel);
+}
+
+TL_INSTANTIATE_RNN(float)
+TL_INSTANTIATE_RNN(double)
+
+}  // namespace tl::rnn

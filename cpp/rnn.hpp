@@ -1,0 +1,218 @@
+// The rnn op family: a whole sequence of a built-in recurrent cell (SimpleRNN, LSTM, GRU with
+// reset_after true or false) in one call per direction, in Keras 3's layout and equations.
+//
+// Forward: the input projection of every time step is one GEMM over the (n*t, d) rows, into
+// the workspace; then, per time step, the recurrent product h (n x h) @ recurrent_kernel and
+// one fused pass for the gates and the state update. Batch rows are independent through
+// time, so OpenMP threads each take a block of rows for the whole sequence (no barrier per
+// step). Backward through time runs the same way and leaves the gate gradients of every
+// step in one buffer, so the weight gradients are one GEMM each over all n*t rows (and the
+// bias gradients column sums) after the loop: accumulated in one pass, not per step.
+//
+// Keras conventions: x (n, t, d) batch-major; kernel (d, G*h), recurrent_kernel (h, G*h),
+// bias (G*h) or, for GRU with reset_after, (2, G*h) (input bias, recurrent bias); gate order
+// LSTM i, f, c, o; GRU z, r, h. Masked steps keep the previous state; the output of a masked
+// step is the previous output (zeros before the first unmasked step), or zeros with
+// zero_output_for_mask (keras.src.backend rnn()). go_backwards walks the time steps from
+// the end and returns the outputs in that (processing) order. Dropout masks are fixed across
+// time steps: one (n, d) input mask for every gate, or one per gate ((G, n, d), Keras'
+// implementation 1), and one recurrent mask per gate ((G, n, h); SimpleRNN: (n, h)).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#if defined(__CUDACC__)
+#define TL_RNN_HD __host__ __device__ __forceinline__
+#else
+// Always inlined: the per-SIMD-level sources use these, and an out-of-line copy compiled for
+// AVX-512 must never be the one a baseline caller links to.
+#define TL_RNN_HD [[gnu::always_inline]] inline
+#endif
+
+namespace tl::rnn {
+
+// The values are the Python ops layer's too (_ops/rnn.py CELLS, RNN_ACTIVATIONS).
+enum class Cell : int { simple_rnn, lstm, gru };
+enum class Activation : int { linear, relu, sigmoid, tanh, hard_sigmoid };
+
+// "lstm" -> Cell::lstm, "tanh" -> Activation::tanh; std::invalid_argument naming the value.
+Cell parse_cell(const std::string& name);
+Activation parse_activation(const std::string& name);
+
+// act'(z) from the output o = act(z), as torch's autograd takes it (relu' = 0 at 0;
+// hard_sigmoid = relu6(z + 3) / 6 has slope 1/6 strictly inside (-3, 3)). Shared by the CPU
+// loops (one loop per activation, A fixed at compile time) and the CUDA kernels.
+template <Activation A, class T>
+TL_RNN_HD T derivative(T o) {
+  if constexpr (A == Activation::relu) return o > T(0) ? T(1) : T(0);
+  else if constexpr (A == Activation::sigmoid) return o * (T(1) - o);
+  else if constexpr (A == Activation::tanh) return T(1) - o * o;
+  else if constexpr (A == Activation::hard_sigmoid) return o > T(0) && o < T(1) ? T(1) / T(6) : T(0);
+  else return T(1);
+}
+
+template <class T>
+TL_RNN_HD T derivative(T o, Activation act) {
+  switch (act) {
+    case Activation::relu: return derivative<Activation::relu>(o);
+    case Activation::sigmoid: return derivative<Activation::sigmoid>(o);
+    case Activation::tanh: return derivative<Activation::tanh>(o);
+    case Activation::hard_sigmoid: return derivative<Activation::hard_sigmoid>(o);
+    default: return T(1);
+  }
+}
+
+// Shapes and options of one call. Everything the CPU and CUDA kernels, the bindings and the
+// ops layer agree on (the workspace layout above all) is derived here.
+struct Spec {
+  Cell cell = Cell::lstm;
+  int64_t n = 0, t = 0, d = 0, h = 0;  // batch, time steps, input features, units
+  Activation activation = Activation::tanh;             // candidate / output activation
+  Activation recurrent_activation = Activation::sigmoid;  // LSTM i, f, o; GRU z, r
+  bool reset_after = true;  // GRU: reset gate applied after the recurrent product
+  bool go_backwards = false, return_sequences = true, zero_output_for_mask = false;
+  bool has_bias = true;
+  bool has_mask = false;
+  int input_dropout_groups = 0;      // 0: none; 1: one (n, d) mask; gates(): (G, n, d)
+  int recurrent_dropout_groups = 0;  // 0: none; gates(): (G, n, h) (1 = G for SimpleRNN)
+
+  int gates() const { return cell == Cell::lstm ? 4 : cell == Cell::gru ? 3 : 1; }
+  int64_t gh() const { return gates() * h; }
+  bool gru_after() const { return cell == Cell::gru && reset_after; }
+  bool gru_before() const { return cell == Cell::gru && !reset_after; }
+  int64_t bias_size() const { return gru_after() ? 2 * gh() : gh(); }
+
+  // The workspace the forward pass saves for the backward pass: one row of
+  // workspace_width() values per (sample, time step), row n * t + time:
+  //   [0, saved)            the gate activations: LSTM i f g o (4h); GRU reset_after z r hh
+  //                         and the recurrent product of the h gate with its bias (4h); GRU
+  //                         z r hh (3h); SimpleRNN the new state (h). On entry to a step the
+  //                         first gh() columns hold that step's input projection.
+  //   [prev_h, prev_h + h)  the state before the step (after masking of earlier steps)
+  //   [prev_c, prev_c + h)  LSTM: the carry before the step
+  // The new carry c = f c_prev + i g and act(c) are recomputed in the backward pass.
+  int64_t saved_width() const {
+    return (cell == Cell::lstm || gru_after() ? 4 : cell == Cell::gru ? 3 : 1) * h;
+  }
+  int64_t prev_h() const { return saved_width(); }
+  int64_t prev_c() const { return saved_width() + h; }
+  int64_t workspace_width() const { return saved_width() + (cell == Cell::lstm ? 2 : 1) * h; }
+
+  // The backward pass's gate-gradient row per (sample, time step): the gradients of the gate
+  // pre-activations (gh(), in gate order: the kernel's and the input bias' gradient
+  // operand), then for GRU one more h: reset_after, the gradient of the h gate's recurrent
+  // product (r * d_hh); otherwise q = r * h_prev, the left operand of its product.
+  int64_t delta_width() const { return gh() + (cell == Cell::gru ? h : 0); }
+
+  // Throws std::invalid_argument on sizes or options out of range.
+  void check() const;
+};
+
+// The arrays of a call (row-major, C-contiguous). Optional ones are null.
+template <class T>
+struct Inputs {
+  const T* x = nullptr;                 // (n, t, d)
+  const T* kernel = nullptr;            // (d, gh)
+  const T* recurrent_kernel = nullptr;  // (h, gh)
+  const T* bias = nullptr;              // (bias_size), or null without bias
+  const T* h0 = nullptr;                // (n, h), or null: zeros
+  const T* c0 = nullptr;                // LSTM (n, h), or null: zeros
+  const bool* mask = nullptr;           // (n, t), true = step used; null: all used
+  const T* input_dropout = nullptr;     // (groups, n, d)
+  const T* recurrent_dropout = nullptr; // (groups, n, h)
+};
+
+template <class T>
+struct Outputs {
+  T* outputs = nullptr;    // (n, t, h) with return_sequences, else (n, h): the last output
+  T* h = nullptr;          // (n, h) final state
+  T* c = nullptr;          // LSTM (n, h) final carry
+  T* workspace = nullptr;  // (n, t, workspace_width)
+};
+
+// The gradients a backward pass starts from (null: zero) and the ones it writes (null: not
+// wanted, except dkernel and drecurrent_kernel; dbias whenever has_bias).
+template <class T>
+struct Gradients {
+  const T* d_outputs = nullptr;  // the shape of Outputs::outputs
+  const T* d_h = nullptr;        // (n, h)
+  const T* d_c = nullptr;        // LSTM (n, h)
+  T* dx = nullptr;               // (n, t, d)
+  T* dkernel = nullptr;          // (d, gh)
+  T* drecurrent_kernel = nullptr;  // (h, gh)
+  T* dbias = nullptr;            // (bias_size)
+  T* dh0 = nullptr;              // (n, h)
+  T* dc0 = nullptr;              // LSTM (n, h)
+};
+
+template <class T>
+void forward(const Spec& spec, const Inputs<T>& in, const Outputs<T>& out, int n_threads);
+
+// `workspace` is the forward pass's; `in` the same arrays (h0, c0 unused: saved there).
+template <class T>
+void backward(const Spec& spec, const Inputs<T>& in, const T* workspace, const Gradients<T>& grad,
+              int n_threads);
+
+// The per-step loops, compiled once per SIMD level (rnn_isa.cpp) and chosen at run time.
+//
+// A step works on a block of `rows` batch rows: workspace rows at ws + r * ws_ld (ws_ld =
+// t * workspace_width: consecutive samples at one time step), state rows at r * h, the
+// recurrent products and dh rows at r * gates * hp and r * hp (hp: h padded to the hand
+// product's vector width, or h). `mask` (null: every row is used) is the step's column of
+// the (n, t) mask: row r at mask[r * mask_ld].
+template <class T>
+struct Step {
+  const Spec* spec = nullptr;   // h, the cell, the activations, the workspace layout
+  int64_t rows = 0;
+  int64_t hp = 0;               // per-gate stride of `rec`, row stride of dh and dq
+  T* ws = nullptr;              // workspace rows of this step
+  int64_t ws_ld = 0;
+  const bool* mask = nullptr;
+  int64_t mask_ld = 0;
+  const T* bias_in = nullptr;   // (gh) input bias, zeros without bias
+  const T* bias_rec = nullptr;  // GRU reset_after: (gh) recurrent bias
+  const T* rec = nullptr;       // forward: rows x gates * hp, the recurrent products
+  T* state = nullptr;           // forward: rows x h, h updated in place
+  T* carry = nullptr;           // LSTM, rows x h: c forward, dc backward, updated in place
+  T* aux = nullptr;             // rows x h: GRU reset_before forward: q = r * h_masked (out);
+                                // LSTM backward: scratch
+  const T* rmask_h = nullptr;   // GRU reset_before: the h gate's recurrent dropout rows x h
+  T* delta = nullptr;           // backward: gate-gradient rows of this step
+  int64_t delta_ld = 0;
+  T* dh = nullptr;              // backward: rows x hp, dL/dh of the state after the step
+  const T* dq = nullptr;        // backward GRU reset_before: rows x hp, d_hh' @ U_h^T
+};
+
+template <class T>
+struct Kernels {
+  int width;  // vector width in elements of T (the padding unit of the hand product)
+  // C (rows x cols, ldc) = (accumulate ? C : 0) + A (rows x k, lda) B (k x cols, ldb), with
+  // cols a multiple of `width`: register-blocked, for the small products where a BLAS call's
+  // fixed cost dominates.
+  void (*product)(int64_t rows, int64_t k, int64_t cols, const T* A, int64_t lda, const T* B,
+                  int64_t ldb, T* C, int64_t ldc, bool accumulate);
+  // Forward, one step: pre-activations (projection + biases + rec), gate activations saved
+  // into ws, state (and carry) updated for the rows the mask keeps.
+  void (*simple_forward)(const Step<T>&);
+  void (*lstm_forward)(const Step<T>&);
+  void (*gru_forward)(const Step<T>&);         // reset_after
+  void (*gru_gates_forward)(const Step<T>&);   // reset_before, before the h gate's product: z, r, q
+  void (*gru_state_forward)(const Step<T>&);   // reset_before, after it: hh and the state
+  // Backward, one step, for the rows the mask keeps (the others get a zero delta row and
+  // keep dh, dc): gate gradients into delta, dh replaced by its direct part (GRU z dh, else
+  // 0; the recurrent products are added by the caller), dc by dc_prev.
+  void (*simple_backward)(const Step<T>&);
+  void (*lstm_backward)(const Step<T>&);
+  void (*gru_backward)(const Step<T>&);        // reset_after
+  void (*gru_state_backward)(const Step<T>&);  // reset_before, first part: dz, d(h gate), and dh
+  void (*gru_gates_backward)(const Step<T>&);  // reset_before, after dq: dr, dz, q, dh += dq r
+};
+
+template <class T>
+const Kernels<T>& kernels();  // for the active SIMD level
+
+#define TL_INSTANTIATE_RNN(T)                                                              \
+  template void forward<T>(const Spec&, const Inputs<T>&, const Outputs<T>&, int);         \
+  template void backward<T>(const Spec&, const Inputs<T>&, const T*, const Gradients<T>&, int);
+
+}  // namespace tl::rnn
