@@ -93,6 +93,27 @@ void mask_rows(const T* x, const T* m, int64_t n, int64_t t, int64_t width, int6
     }
 }
 
+// The GEMM stages' device (rnn.hpp): the CPU BLAS, outside our OpenMP regions.
+struct Cpu {
+  template <class T>
+  void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
+            const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+    blas::gemm<T>(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+  template <class T>
+  void mask_rows(const T* x, const T* m, int64_t n, int64_t t, int64_t width, int64_t ld, T* out) {
+    ::tl::rnn::mask_rows(x, m, n, t, width, ld, out);
+  }
+  template <class T>
+  void add(T* y, const T* x, int64_t count) {
+    for (int64_t e = 0; e < count; ++e) y[e] += x[e];
+  }
+  template <class T>
+  T* scratch(int64_t count) {
+    return scratch_space<T, kMasked>(count);
+  }
+};
+
 // What one call derives once: sizes, the product method, and the padded weights the hand
 // product reads.
 template <class T>
@@ -146,12 +167,9 @@ struct Plan {
                     accumulate ? T(1) : T(0), C, hp);
   }
 
-  // The delta column holding gate g's recurrent-product gradient (GRU reset_after: d_rec_h).
-  int64_t rec_delta_col(int g) const { return s.gru_after() && g == 2 ? 3 * s.h : g * s.h; }
-  // Which recurrent dropout mask gate g uses (groups 1: the one mask), or null.
+  // The recurrent dropout mask of gate g, or null.
   const T* rmask(const T* masks, int g) const {
-    if (!masks) return nullptr;
-    return masks + (s.recurrent_dropout_groups == 1 ? 0 : g) * s.n * s.h;
+    return gate_mask(masks, s.recurrent_dropout_groups, g, s.n, s.h);
   }
 };
 
@@ -184,14 +202,8 @@ void recurrent_backward(const Plan<T>& p, int64_t n0, int64_t rows, const T* del
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < h; ++j) dh[r * hp + j] += tmp[r * hp + j] * m[(n0 + r) * h + j];
   };
-  int g = g0;
-  while (g < g1) {
-    // Gates whose delta columns follow each other go in one product, unless masks differ.
-    int end = g + 1;
-    while (end < g1 && p.s.recurrent_dropout_groups <= 1 &&
-           p.rec_delta_col(end) == p.rec_delta_col(end - 1) + h)
-      ++end;
-    const T* d = delta + p.rec_delta_col(g);
+  for_each_gate_run(p.s, g0, g1, [&](int g, int end) {
+    const T* d = delta + rec_delta_col(p.s, g);
     const int64_t k = (end - g) * h;
     if (!rmasks) {
       p.backward_product(rows, d, lda, g * h, k, dh, true);
@@ -199,32 +211,12 @@ void recurrent_backward(const Plan<T>& p, int64_t n0, int64_t rows, const T* del
       p.backward_product(rows, d, lda, g * h, k, tmp, false);
       add_masked(p.rmask(rmasks, g));
     }
-    g = end;
-  }
+  });
 }
 
 template <class T>
 void copy_rows(const T* src, int64_t src_ld, T* dst, int64_t dst_ld, int64_t rows, int64_t h) {
   for (int64_t r = 0; r < rows; ++r) std::memcpy(dst + r * dst_ld, src + r * src_ld, h * sizeof(T));
-}
-
-// The input projection of every step into the workspace's gate columns (no bias: it is
-// added in the gate pass), with the input dropout masks applied first.
-template <class T>
-void project_inputs(const Spec& s, const Inputs<T>& in, T* ws) {
-  const int64_t rows = s.n * s.t, gh = s.gh(), W = s.workspace_width();
-  if (s.input_dropout_groups == 0) {
-    blas::gemm<T>(false, false, rows, gh, s.d, T(1), in.x, s.d, in.kernel, gh, T(0), ws, W);
-    return;
-  }
-  T* xm = scratch_space<T, kMasked>(rows * s.d);
-  const int groups = s.input_dropout_groups == 1 ? 1 : s.gates();
-  const int64_t cols = gh / groups;
-  for (int g = 0; g < groups; ++g) {
-    mask_rows(in.x, in.input_dropout + g * s.n * s.d, s.n, s.t, s.d, s.d, xm);
-    blas::gemm<T>(false, false, rows, cols, s.d, T(1), xm, s.d, in.kernel + g * cols, gh, T(0),
-                  ws + g * cols, W);
-  }
 }
 
 // The output of step k for a block of rows (Keras' rnn(): a masked step repeats the previous
@@ -411,69 +403,6 @@ void backward_rows(const Plan<T>& p, const Inputs<T>& in, const T* workspace, T*
   if (grad.dc0 && s.cell == Cell::lstm) std::memcpy(grad.dc0 + n0 * h, dc, rows * h * sizeof(T));
 }
 
-// dkernel and dx from the gate gradients (n t x gh, leading dimension DW), through the input
-// dropout masks.
-template <class T>
-void input_gradients(const Spec& s, const Inputs<T>& in, const T* delta, const Gradients<T>& grad) {
-  const int64_t rows = s.n * s.t, gh = s.gh(), DW = s.delta_width(), d = s.d;
-  if (s.input_dropout_groups == 0) {
-    blas::gemm<T>(true, false, d, gh, rows, T(1), in.x, d, delta, DW, T(0), grad.dkernel, gh);
-    if (grad.dx)
-      blas::gemm<T>(false, true, rows, d, gh, T(1), delta, DW, in.kernel, gh, T(0), grad.dx, d);
-    return;
-  }
-  const int groups = s.input_dropout_groups == 1 ? 1 : s.gates();
-  const int64_t cols = gh / groups;
-  T* xm = scratch_space<T, kMasked>(2 * rows * d);
-  T* part = xm + rows * d;
-  for (int g = 0; g < groups; ++g) {
-    const T* m = in.input_dropout + g * s.n * d;
-    mask_rows(in.x, m, s.n, s.t, d, d, xm);
-    blas::gemm<T>(true, false, d, cols, rows, T(1), xm, d, delta + g * cols, DW, T(0),
-                  grad.dkernel + g * cols, gh);
-    if (!grad.dx) continue;
-    blas::gemm<T>(false, true, rows, d, cols, T(1), delta + g * cols, DW, in.kernel + g * cols, gh,
-                  T(0), part, d);
-    mask_rows(part, m, s.n, s.t, d, d, xm);  // the dropout's own backward: times the mask
-    if (g == 0) std::memcpy(grad.dx, xm, rows * d * sizeof(T));
-    else
-      for (int64_t e = 0; e < rows * d; ++e) grad.dx[e] += xm[e];
-  }
-}
-
-// drecurrent_kernel: h_prev (masked per gate) against the recurrent-product gradients,
-// over all n t rows; GRU reset_before's h gate pairs q = r * h_prev with d_hh.
-template <class T>
-void recurrent_gradients(const Plan<T>& p, const Inputs<T>& in, const T* workspace, const T* delta,
-                         T* dU) {
-  const Spec& s = p.s;
-  const int64_t rows = s.n * s.t, h = s.h, gh = p.gh;
-  const T* prev = workspace + s.prev_h();
-  int gates = p.G;
-  if (s.gru_before()) {
-    blas::gemm<T>(true, false, h, h, rows, T(1), delta + 3 * h, p.DW, delta + 2 * h, p.DW, T(0),
-                  dU + 2 * h, gh);
-    gates = 2;
-  }
-  const int groups = in.recurrent_dropout ? s.recurrent_dropout_groups : 0;
-  T* pm = groups ? scratch_space<T, kMasked>(rows * h) : nullptr;
-  int g = 0;
-  while (g < gates) {
-    int end = g + 1;
-    while (end < gates && groups <= 1 && p.rec_delta_col(end) == p.rec_delta_col(end - 1) + h) ++end;
-    const T* a = prev;
-    int64_t lda = p.W;
-    if (groups) {
-      mask_rows(prev, p.rmask(in.recurrent_dropout, g), s.n, s.t, h, p.W, pm);
-      a = pm;
-      lda = h;
-    }
-    blas::gemm<T>(true, false, h, (end - g) * h, rows, T(1), a, lda, delta + p.rec_delta_col(g),
-                  p.DW, T(0), dU + g * h, gh);
-    g = end;
-  }
-}
-
 }  // namespace
 
 Cell parse_cell(const std::string& name) {
@@ -512,7 +441,8 @@ void forward(const Spec& s, const Inputs<T>& in_arg, const Outputs<T>& out, int 
     zeros.assign(s.bias_size(), T(0));
     in.bias = zeros.data();
   }
-  project_inputs(s, in, out.workspace);  // the BLAS with its own threads, outside our region
+  Cpu cpu;
+  project_inputs(s, in, out.workspace, cpu);  // the BLAS with its own threads, outside our region
   const Plan<T> p(s, in.recurrent_kernel, false);
   const int64_t per_row = 4 * s.h + p.G * p.hp;
   T* scratch = scratch_space<T, kWork>(s.n * per_row);
@@ -561,8 +491,9 @@ void backward(const Spec& s, const Inputs<T>& in, const T* workspace, const Grad
     if (s.gru_after())  // the recurrent bias: d_z, d_r and d_rec_h
       for (int64_t j = 0; j < gh; ++j) grad.dbias[gh + j] = static_cast<T>(colsums[j < 2 * h ? j : j + h]);
   }
-  input_gradients(s, in, delta, grad);
-  recurrent_gradients(p, in, workspace, delta, grad.drecurrent_kernel);
+  Cpu cpu;
+  input_gradients(s, in, delta, grad, cpu);
+  recurrent_gradients(s, in, workspace, delta, grad.drecurrent_kernel, cpu);
 }
 
 TL_INSTANTIATE_RNN(float)

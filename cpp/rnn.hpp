@@ -211,6 +211,115 @@ struct Kernels {
 template <class T>
 const Kernels<T>& kernels();  // for the active SIMD level
 
+// --- The GEMM stages of a call, shared by cpp/rnn.cpp and cuda/rnn.cu ----------------------
+// `Dev` supplies gemm (row-major, tl::blas::gemm's signature), mask_rows(x, m, n, t, width,
+// ld, out) (out[i, time, :] = x[i, time, :] * m[i, :], x rows of leading dimension ld, out
+// dense), add(y, x, count) (y += x) and scratch(count) (the device's memory for the masked
+// copies, kept by Dev for the call).
+
+// The delta column holding gate g's recurrent-product gradient (GRU reset_after: d_rec_h).
+inline int64_t rec_delta_col(const Spec& s, int g) {
+  return s.gru_after() && g == 2 ? 3 * s.h : g * s.h;
+}
+
+// The dropout mask gate g uses, of `groups` (n, width) masks (1: one for every gate), or null.
+template <class T>
+const T* gate_mask(const T* masks, int groups, int g, int64_t n, int64_t width) {
+  return masks ? masks + (groups == 1 ? 0 : g) * n * width : nullptr;
+}
+
+// f(g, end) for the runs of gates [g, end) in [g0, g1) whose recurrent products go in one
+// GEMM: their gradients are contiguous delta columns and they share one recurrent mask.
+template <class F>
+void for_each_gate_run(const Spec& s, int g0, int g1, F&& f) {
+  for (int g = g0; g < g1;) {
+    int end = g + 1;
+    while (end < g1 && s.recurrent_dropout_groups <= 1 &&
+           rec_delta_col(s, end) == rec_delta_col(s, end - 1) + s.h)
+      ++end;
+    f(g, end);
+    g = end;
+  }
+}
+
+// The input projection of every step into the workspace's gate columns (the bias is added
+// in the gate pass), the input dropout masks applied first.
+template <class T, class Dev>
+void project_inputs(const Spec& s, const Inputs<T>& in, T* ws, Dev& dev) {
+  const int64_t rows = s.n * s.t, gh = s.gh(), W = s.workspace_width();
+  if (s.input_dropout_groups == 0) {
+    dev.gemm(false, false, rows, gh, s.d, T(1), in.x, s.d, in.kernel, gh, T(0), ws, W);
+    return;
+  }
+  T* xm = dev.template scratch<T>(rows * s.d);
+  const int groups = s.input_dropout_groups == 1 ? 1 : s.gates();
+  const int64_t cols = gh / groups;
+  for (int g = 0; g < groups; ++g) {
+    dev.mask_rows(in.x, in.input_dropout + g * s.n * s.d, s.n, s.t, s.d, s.d, xm);
+    dev.gemm(false, false, rows, cols, s.d, T(1), xm, s.d, in.kernel + g * cols, gh, T(0),
+             ws + g * cols, W);
+  }
+}
+
+// dkernel and dx from the gate gradients (n t rows of delta_width), through the input
+// dropout masks (the dropout's own backward multiplies by the mask again).
+template <class T, class Dev>
+void input_gradients(const Spec& s, const Inputs<T>& in, const T* delta, const Gradients<T>& grad,
+                     Dev& dev) {
+  const int64_t rows = s.n * s.t, gh = s.gh(), DW = s.delta_width(), d = s.d;
+  if (s.input_dropout_groups == 0) {
+    dev.gemm(true, false, d, gh, rows, T(1), in.x, d, delta, DW, T(0), grad.dkernel, gh);
+    if (grad.dx)
+      dev.gemm(false, true, rows, d, gh, T(1), delta, DW, in.kernel, gh, T(0), grad.dx, d);
+    return;
+  }
+  const int groups = s.input_dropout_groups == 1 ? 1 : s.gates();
+  const int64_t cols = gh / groups;
+  T* xm = dev.template scratch<T>(2 * rows * d);
+  T* part = xm + rows * d;
+  for (int g = 0; g < groups; ++g) {
+    const T* m = in.input_dropout + g * s.n * d;
+    dev.mask_rows(in.x, m, s.n, s.t, d, d, xm);
+    dev.gemm(true, false, d, cols, rows, T(1), xm, d, delta + g * cols, DW, T(0),
+             grad.dkernel + g * cols, gh);
+    if (!grad.dx) continue;
+    dev.gemm(false, true, rows, d, cols, T(1), delta + g * cols, DW, in.kernel + g * cols, gh, T(0),
+             part, d);
+    dev.mask_rows(part, m, s.n, s.t, d, d, g == 0 ? grad.dx : xm);
+    if (g > 0) dev.add(grad.dx, xm, rows * d);
+  }
+}
+
+// drecurrent_kernel: the states before each step (masked per gate) against the
+// recurrent-product gradients over all n t rows; GRU reset_before's h gate pairs
+// q = r * h_prev (saved in delta) with d_hh.
+template <class T, class Dev>
+void recurrent_gradients(const Spec& s, const Inputs<T>& in, const T* workspace, const T* delta,
+                         T* dU, Dev& dev) {
+  const int64_t rows = s.n * s.t, h = s.h, gh = s.gh(), W = s.workspace_width();
+  const int64_t DW = s.delta_width();
+  const T* prev = workspace + s.prev_h();
+  int gates = s.gates();
+  if (s.gru_before()) {
+    dev.gemm(true, false, h, h, rows, T(1), delta + 3 * h, DW, delta + 2 * h, DW, T(0),
+             dU + 2 * h, gh);
+    gates = 2;
+  }
+  const int groups = s.recurrent_dropout_groups;
+  T* pm = groups ? dev.template scratch<T>(rows * h) : nullptr;
+  for_each_gate_run(s, 0, gates, [&](int g, int end) {
+    const T* a = prev;
+    int64_t lda = W;
+    if (groups) {
+      dev.mask_rows(prev, gate_mask(in.recurrent_dropout, groups, g, s.n, h), s.n, s.t, h, W, pm);
+      a = pm;
+      lda = h;
+    }
+    dev.gemm(true, false, h, (end - g) * h, rows, T(1), a, lda, delta + rec_delta_col(s, g), DW,
+             T(0), dU + g * h, gh);
+  });
+}
+
 #define TL_INSTANTIATE_RNN(T)                                                              \
   template void forward<T>(const Spec&, const Inputs<T>&, const Outputs<T>&, int);         \
   template void backward<T>(const Spec&, const Inputs<T>&, const T*, const Gradients<T>&, int);

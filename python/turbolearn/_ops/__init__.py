@@ -14,6 +14,7 @@ from .kmeans import (
     kmeans_plusplus_distances,
     kmeans_row_sqnorms,
 )
+from .rnn import CELLS, RNN_ACTIVATIONS, rnn_backward, rnn_forward
 from .softmax_xent import softmax_xent_backward, softmax_xent_forward
 from .optim import optim_slot_count, optim_update
 
@@ -21,4 +22,5 @@ __all__ = ["BACKENDS", "FUSED_ACTIVATIONS", "METRICS", "argkmin", "array_namespa
            "dense_backward", "dense_forward", "kmeans_assign",
            "kmeans_lloyd_iter", "kmeans_minibatch_step", "kmeans_plusplus_distances",
            "kmeans_row_sqnorms", "module_for", "optim_slot_count", "optim_update",
-           "pairwise_distances", "softmax_xent_backward", "softmax_xent_forward", "use_backend"]
+           "pairwise_distances", "softmax_xent_backward", "softmax_xent_forward", "use_backend",
+           "CELLS", "RNN_ACTIVATIONS", "rnn_backward", "rnn_forward"]
