@@ -43,20 +43,24 @@ def _arrays(*arrays):
 def rnn_forward(cell, x, kernel, recurrent_kernel, bias=None, *, h0=None, c0=None, mask=None,
                 dropout_mask=None, recurrent_dropout_mask=None, activation="tanh",
                 recurrent_activation="sigmoid", reset_after=True, go_backwards=False,
-                return_sequences=True, zero_output_for_mask=False):
+                return_sequences=True, zero_output_for_mask=False, out=None):
     """Runs the whole sequence. Returns ``(outputs, h, c, workspace)``: outputs (n, t, h)
     with ``return_sequences``, else the last output (n, h); the final state h (n, h), the
     final carry c (n, h) for an LSTM (None otherwise), and the workspace for
-    :func:`rnn_backward`. ``h0``/``c0`` (n, h) default to zeros."""
+    :func:`rnn_backward`. ``h0``/``c0`` (n, h) default to zeros. ``out``: the arrays to write
+    ``(outputs, h, c)`` into (allocated when None)."""
     module = module_for(*_arrays(x, kernel, recurrent_kernel, bias, h0, c0, mask, dropout_mask,
-                                 recurrent_dropout_mask))
+                                 recurrent_dropout_mask, *(out or ())))
     _check_cell(cell, x, recurrent_kernel)
     xp = array_namespace(x)
     n, t, _ = x.shape
     h = recurrent_kernel.shape[0]
-    outputs = xp.empty((n, t, h) if return_sequences else (n, h), dtype=x.dtype)
-    h_out = xp.empty((n, h), dtype=x.dtype)
-    c_out = xp.empty((n, h), dtype=x.dtype) if cell == "lstm" else None
+    if out is None:
+        outputs = xp.empty((n, t, h) if return_sequences else (n, h), dtype=x.dtype)
+        h_out = xp.empty((n, h), dtype=x.dtype)
+        c_out = xp.empty((n, h), dtype=x.dtype) if cell == "lstm" else None
+    else:
+        outputs, h_out, c_out = out
     width = module.rnn_workspace_width(cell, h, reset_after)
     workspace = xp.empty((n, t, width), dtype=x.dtype)
     module.rnn_forward(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, dropout_mask,
