@@ -48,10 +48,13 @@ namespace {
 constexpr const char* kCells[] = {"simple_rnn", "lstm", "gru"};
 constexpr const char* kActivations[] = {"linear", "relu", "sigmoid", "tanh", "hard_sigmoid"};
 
-// Up to this many units the recurrent products go through the register-blocked hand loop
-// (Kernels::product), above it through the BLAS. Measured on the benchmark machine (Zen 5,
-// OpenBLAS held to its Haswell kernels), per time step and 16 rows: see benchmarks/README.md.
-constexpr int64_t kHandProductMaxUnits = 64;
+// Up to this many units the per-step recurrent products go through the register-blocked
+// hand loop (Kernels::product), above it through the BLAS. Measured (benchmarks/README.md,
+// LSTM/GRU fwd+bwd, one thread): the hand loop is 1.1-1.5x faster than OpenBLAS's AVX2
+// kernels up to 512 units and 1.1-1.25x faster than its AVX-512 kernels at 64-128 units,
+// where a BLAS call's packing of U every step costs as much as the product; from 256 units
+// the AVX-512 BLAS is as fast or faster (0.6x at 1024), at 20 units within 10%.
+constexpr int64_t kHandProductMaxUnits = 128;
 
 // The calling thread's scratch, grown as needed and kept for the next call (a training loop
 // calls with the same shapes every step). Uninitialised: every part is written first. Two
@@ -93,12 +96,32 @@ void mask_rows(const T* x, const T* m, int64_t n, int64_t t, int64_t width, int6
     }
 }
 
-// The GEMM stages' device (rnn.hpp): the CPU BLAS, outside our OpenMP regions.
+// The GEMM stages' device (rnn.hpp): the CPU BLAS, single-threaded, its products split
+// over our OpenMP threads by rows of C (or columns, for a short wide C). A call holds the
+// BLAS single-threaded throughout: OpenBLAS's own workers spin after each GEMM and took the
+// cores from the next step's threads (LSTM(20) fwd+bwd went from 0.5 ms to 5-27 ms with two
+// threads on the 2 cores).
 struct Cpu {
+  int n_threads = 0;
+
   template <class T>
   void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
             const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-    blas::gemm<T>(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    const int nt = static_cast<int>(std::min<int64_t>(
+        threads::resolve(n_threads, double(m) * n * k / 8), std::max(m, n)));
+    if (nt <= 1) return blas::gemm<T>(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    const bool by_rows = m >= n;
+    const Rows parts{by_rows ? m : n, nt};
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int th = 0; th < nt; ++th) {
+      const int64_t b0 = parts.begin(th), size = parts.begin(th + 1) - b0;
+      if (by_rows)
+        blas::gemm<T>(ta, tb, size, n, k, alpha, ta ? A + b0 : A + b0 * lda, lda, B, ldb, beta,
+                      C + b0 * ldc, ldc);
+      else
+        blas::gemm<T>(ta, tb, m, size, k, alpha, A, lda, tb ? B + b0 * ldb : B + b0, ldb, beta,
+                      C + b0, ldc);
+    }
   }
   template <class T>
   void mask_rows(const T* x, const T* m, int64_t n, int64_t t, int64_t width, int64_t ld, T* out) {
@@ -114,32 +137,30 @@ struct Cpu {
   }
 };
 
-// What one call derives once: sizes, the product method, and the padded weights the hand
-// product reads.
+// What one call derives once: sizes, the product method, and the copies of the recurrent
+// kernel the hand product reads (rows padded with zeros to whole vectors).
 template <class T>
 struct Plan {
   const Spec& s;
   const Kernels<T>& kern;
   int G;
-  int64_t gh, W, DW, hp;
+  int64_t gh, W, DW;
+  int64_t hp;  // h rounded up to a vector: the row stride of U^T for the hand product
   bool hand;
   const T* U;        // (h, gh) the recurrent kernel
-  std::vector<T> up;   // hand: (h, G hp) U with each gate padded to hp columns (zeros)
-  std::vector<T> utp;  // hand: (gh, hp) U^T, rows padded to hp columns
+  std::vector<T> up;   // hand forward: U and a vector of slack (the last vector's loads)
+  std::vector<T> utp;  // hand backward: (gh, hp) U^T, zeros in the padding
 
   Plan(const Spec& spec, const T* recurrent_kernel, bool backward)
       : s(spec), kern(kernels<T>()), G(spec.gates()), gh(spec.gh()), W(spec.workspace_width()),
         DW(spec.delta_width()), U(recurrent_kernel) {
     hand = spec.h <= kHandProductMaxUnits;
-    const int64_t width = kern.width;
-    hp = hand ? (spec.h + width - 1) / width * width : spec.h;
+    const int64_t width = kern.width, h = spec.h;
+    hp = (h + width - 1) / width * width;
     if (!hand) return;
-    const int64_t h = spec.h;
     if (!backward) {
-      up.assign(h * G * hp, T(0));
-      for (int64_t i = 0; i < h; ++i)
-        for (int g = 0; g < G; ++g)
-          std::memcpy(&up[(i * G + g) * hp], U + i * gh + g * h, h * sizeof(T));
+      up.assign(h * gh + width, T(0));
+      std::memcpy(up.data(), U, h * gh * sizeof(T));
     } else {
       utp.assign(gh * hp, T(0));
       for (int64_t i = 0; i < h; ++i)
@@ -147,24 +168,25 @@ struct Plan {
     }
   }
 
-  // rec[:, g hp ...] = A (rows x h, lda) @ U[:, gates g0..g1), contiguous gates in one call.
+  // rec[:, g0 h : g1 h] = A (rows x h, lda) @ U[:, g0 h : g1 h].
   void forward_product(int64_t rows, const T* A, int64_t lda, int g0, int g1, T* rec) const {
+    const int64_t h = s.h;
     if (hand)
-      kern.product(rows, s.h, (g1 - g0) * hp, A, lda, up.data() + g0 * hp, G * hp, rec + g0 * hp,
-                   G * hp, false);
+      kern.product(rows, h, (g1 - g0) * h, A, lda, up.data() + g0 * h, gh, rec + g0 * h, gh,
+                   false);
     else
-      blas::gemm<T>(false, false, rows, (g1 - g0) * s.h, s.h, T(1), A, lda, U + g0 * s.h, gh, T(0),
-                    rec + g0 * s.h, G * hp);
+      blas::gemm<T>(false, false, rows, (g1 - g0) * h, h, T(1), A, lda, U + g0 * h, gh, T(0),
+                    rec + g0 * h, gh);
   }
 
-  // C (rows x hp) (+)= delta (rows x k, lda) @ U[:, u0 : u0 + k]^T.
+  // C (rows x h) (+)= delta (rows x k, lda) @ U[:, u0 : u0 + k]^T.
   void backward_product(int64_t rows, const T* delta, int64_t lda, int64_t u0, int64_t k, T* C,
                         bool accumulate) const {
     if (hand)
-      kern.product(rows, k, hp, delta, lda, utp.data() + u0 * hp, hp, C, hp, accumulate);
+      kern.product(rows, k, s.h, delta, lda, utp.data() + u0 * hp, hp, C, s.h, accumulate);
     else
       blas::gemm<T>(false, true, rows, s.h, k, T(1), delta, lda, U + u0, gh,
-                    accumulate ? T(1) : T(0), C, hp);
+                    accumulate ? T(1) : T(0), C, s.h);
   }
 
   // The recurrent dropout mask of gate g, or null.
@@ -197,10 +219,9 @@ void recurrent_forward(const Plan<T>& p, int64_t n0, int64_t rows, const T* a, c
 template <class T>
 void recurrent_backward(const Plan<T>& p, int64_t n0, int64_t rows, const T* delta, int64_t lda,
                         const T* rmasks, int g0, int g1, T* dh, T* tmp) {
-  const int64_t h = p.s.h, hp = p.hp;
+  const int64_t h = p.s.h;
   auto add_masked = [&](const T* m) {
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < h; ++j) dh[r * hp + j] += tmp[r * hp + j] * m[(n0 + r) * h + j];
+    for (int64_t e = 0; e < rows * h; ++e) dh[e] += tmp[e] * m[n0 * h + e];
   };
   for_each_gate_run(p.s, g0, g1, [&](int g, int end) {
     const T* d = delta + rec_delta_col(p.s, g);
@@ -259,8 +280,8 @@ void forward_rows(const Plan<T>& p, const Inputs<T>& in, const Outputs<T>& out, 
   Step<T> st;
   st.spec = &s;
   st.rows = rows;
-  st.hp = p.hp;
   st.ws_ld = t * p.W;
+  st.rec_ld = p.gh;
   st.mask_ld = t;
   st.bias_in = in.bias;
   st.bias_rec = s.gru_after() ? in.bias + p.gh : nullptr;
@@ -304,11 +325,11 @@ void forward_rows(const Plan<T>& p, const Inputs<T>& in, const Outputs<T>& out, 
   if (s.cell == Cell::lstm) std::memcpy(out.c + n0 * h, carry, rows * h * sizeof(T));
 }
 
-// The output gradient of step k into dh (rows x hp), following write_outputs backwards:
+// The output gradient of step k into dh (rows x h), following write_outputs backwards:
 // at a masked step the gradient goes on to the previous step's output (`pending`), or
 // nowhere with zero_output_for_mask.
 template <class T>
-void add_output_gradient(const Spec& s, int64_t n0, int64_t rows, int64_t k, int64_t hp,
+void add_output_gradient(const Spec& s, int64_t n0, int64_t rows, int64_t k,
                          const bool* mask_col, const T* d_outputs, T* dh, T* pending) {
   const int64_t h = s.h;
   for (int64_t r = 0; r < rows; ++r) {
@@ -317,7 +338,7 @@ void add_output_gradient(const Spec& s, int64_t n0, int64_t rows, int64_t k, int
     if (d_outputs)
       g = s.return_sequences ? d_outputs + (i * s.t + k) * h
                              : (k == s.t - 1 ? d_outputs + i * h : nullptr);
-    T* d = dh + r * hp;
+    T* d = dh + r * h;
     if (!mask_col) {
       if (g)
         for (int64_t j = 0; j < h; ++j) d[j] += g[j];
@@ -340,15 +361,15 @@ void backward_rows(const Plan<T>& p, const Inputs<T>& in, const T* workspace, T*
                    const Gradients<T>& grad, int64_t n0, int64_t rows, T* scratch,
                    double* colsum) {
   const Spec& s = p.s;
-  const int64_t h = s.h, t = s.t, hp = p.hp;
+  const int64_t h = s.h, t = s.t;
   T* dh = scratch;
-  T* dc = dh + rows * hp;
+  T* dc = dh + rows * h;
   T* pending = dc + rows * h;
   T* aux = pending + rows * h;
   T* dq = aux + rows * h;
-  T* tmp = dq + rows * hp;
-  std::fill(dh, dh + rows * hp, T(0));
-  if (grad.d_h) copy_rows(grad.d_h + n0 * h, h, dh, hp, rows, h);
+  T* tmp = dq + rows * h;
+  if (grad.d_h) std::memcpy(dh, grad.d_h + n0 * h, rows * h * sizeof(T));
+  else std::fill(dh, dh + rows * h, T(0));
   std::fill(dc, dc + rows * h, T(0));
   if (grad.d_c && s.cell == Cell::lstm) std::memcpy(dc, grad.d_c + n0 * h, rows * h * sizeof(T));
   std::fill(pending, pending + rows * h, T(0));
@@ -356,8 +377,9 @@ void backward_rows(const Plan<T>& p, const Inputs<T>& in, const T* workspace, T*
   Step<T> st;
   st.spec = &s;
   st.rows = rows;
-  st.hp = hp;
   st.ws_ld = t * p.W;
+  st.slope_act = slope<T>(s.activation);
+  st.slope_rec = slope<T>(s.recurrent_activation);
   st.mask_ld = t;
   st.carry = dc;
   st.aux = aux;
@@ -372,7 +394,7 @@ void backward_rows(const Plan<T>& p, const Inputs<T>& in, const T* workspace, T*
     st.ws = const_cast<T*>(workspace) + (n0 * t + time) * p.W;
     st.delta = delta + (n0 * t + time) * p.DW;
     st.mask = in.mask ? in.mask + n0 * t + time : nullptr;
-    add_output_gradient(s, n0, rows, k, hp, st.mask, grad.d_outputs, dh, pending);
+    add_output_gradient(s, n0, rows, k, st.mask, grad.d_outputs, dh, pending);
     switch (s.cell) {
       case Cell::simple_rnn:
         p.kern.simple_backward(st);
@@ -399,7 +421,7 @@ void backward_rows(const Plan<T>& p, const Inputs<T>& in, const T* workspace, T*
       for (int64_t j = 0; j < p.DW; ++j) colsum[j] += d[j];
     }
   }
-  if (grad.dh0) copy_rows(dh, hp, grad.dh0 + n0 * h, h, rows, h);
+  if (grad.dh0) std::memcpy(grad.dh0 + n0 * h, dh, rows * h * sizeof(T));
   if (grad.dc0 && s.cell == Cell::lstm) std::memcpy(grad.dc0 + n0 * h, dc, rows * h * sizeof(T));
 }
 
@@ -441,14 +463,14 @@ void forward(const Spec& s, const Inputs<T>& in_arg, const Outputs<T>& out, int 
     zeros.assign(s.bias_size(), T(0));
     in.bias = zeros.data();
   }
-  Cpu cpu;
-  project_inputs(s, in, out.workspace, cpu);  // the BLAS with its own threads, outside our region
+  blas::SingleThreaded one_blas_thread;
+  Cpu cpu{n_threads};
+  project_inputs(s, in, out.workspace, cpu);
   const Plan<T> p(s, in.recurrent_kernel, false);
-  const int64_t per_row = 4 * s.h + p.G * p.hp;
+  const int64_t per_row = 4 * s.h + p.gh;
   T* scratch = scratch_space<T, kWork>(s.n * per_row);
   const int nt = thread_count(s, n_threads);
   const Rows rows{s.n, nt};
-  blas::SingleThreaded one_blas_thread;
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int th = 0; th < nt; ++th) {
     const int64_t n0 = rows.begin(th);
@@ -470,19 +492,17 @@ void backward(const Spec& s, const Inputs<T>& in, const T* workspace, const Grad
   const Plan<T> p(s, in.recurrent_kernel, true);
   const int nt = thread_count(s, n_threads);
   const Rows rows{s.n, nt};
-  const int64_t per_row = 3 * p.hp + 3 * h;
+  const int64_t per_row = 6 * h;
   T* delta = scratch_space<T, kWork>(s.n * s.t * p.DW + s.n * per_row);
   T* scratch = delta + s.n * s.t * p.DW;
   // Per-thread column sums of delta (the bias gradients), in double: they add n t terms.
   std::vector<double> colsums(nt * p.DW, 0.0);
-  {
-    blas::SingleThreaded one_blas_thread;
+  blas::SingleThreaded one_blas_thread;
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int th = 0; th < nt; ++th) {
-      const int64_t n0 = rows.begin(th);
-      backward_rows(p, in, workspace, delta, grad, n0, rows.begin(th + 1) - n0,
-                    scratch + n0 * per_row, colsums.data() + th * p.DW);
-    }
+  for (int th = 0; th < nt; ++th) {
+    const int64_t n0 = rows.begin(th);
+    backward_rows(p, in, workspace, delta, grad, n0, rows.begin(th + 1) - n0,
+                  scratch + n0 * per_row, colsums.data() + th * p.DW);
   }
   if (grad.dbias) {  // the threads' column sums, added in thread order
     for (int th = 1; th < nt; ++th)
@@ -491,7 +511,7 @@ void backward(const Spec& s, const Inputs<T>& in, const T* workspace, const Grad
     if (s.gru_after())  // the recurrent bias: d_z, d_r and d_rec_h
       for (int64_t j = 0; j < gh; ++j) grad.dbias[gh + j] = static_cast<T>(colsums[j < 2 * h ? j : j + h]);
   }
-  Cpu cpu;
+  Cpu cpu{n_threads};
   input_gradients(s, in, delta, grad, cpu);
   recurrent_gradients(s, in, workspace, delta, grad.drecurrent_kernel, cpu);
 }

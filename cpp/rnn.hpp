@@ -19,6 +19,7 @@
 // implementation 1), and one recurrent mask per gate ((G, n, h); SimpleRNN: (n, h)).
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #if defined(__CUDACC__)
@@ -39,26 +40,28 @@ enum class Activation : int { linear, relu, sigmoid, tanh, hard_sigmoid };
 Cell parse_cell(const std::string& name);
 Activation parse_activation(const std::string& name);
 
-// act'(z) from the output o = act(z), as torch's autograd takes it (relu' = 0 at 0;
-// hard_sigmoid = relu6(z + 3) / 6 has slope 1/6 strictly inside (-3, 3)). Shared by the CPU
-// loops (one loop per activation, A fixed at compile time) and the CUDA kernels.
-template <Activation A, class T>
-TL_RNN_HD T derivative(T o) {
-  if constexpr (A == Activation::relu) return o > T(0) ? T(1) : T(0);
-  else if constexpr (A == Activation::sigmoid) return o * (T(1) - o);
-  else if constexpr (A == Activation::tanh) return T(1) - o * o;
-  else if constexpr (A == Activation::hard_sigmoid) return o > T(0) && o < T(1) ? T(1) / T(6) : T(0);
-  else return T(1);
-}
+// act'(z) from the output o = act(z), as one branch-free expression for every fused
+// activation, so the backward loops need no switch per element: 0 where o <= lo or o >= hi,
+// else c0 + o (c1 + o c2) (a NaN output gives NaN). As torch's autograd takes them: relu'
+// is 0 at 0; hard_sigmoid = relu6(z + 3) / 6 has slope 1/6 strictly inside (-3, 3).
+template <class T>
+struct Slope {
+  T lo, hi, c0, c1, c2;
+  TL_RNN_HD T operator()(T o) const {
+    const T value = o <= lo ? T(0) : c0 + o * (c1 + o * c2);
+    return o >= hi ? T(0) : value;  // two selects, no branch: the loops vectorise
+  }
+};
 
 template <class T>
-TL_RNN_HD T derivative(T o, Activation act) {
+Slope<T> slope(Activation act) {
+  const T inf = std::numeric_limits<T>::infinity();
   switch (act) {
-    case Activation::relu: return derivative<Activation::relu>(o);
-    case Activation::sigmoid: return derivative<Activation::sigmoid>(o);
-    case Activation::tanh: return derivative<Activation::tanh>(o);
-    case Activation::hard_sigmoid: return derivative<Activation::hard_sigmoid>(o);
-    default: return T(1);
+    case Activation::relu: return {T(0), inf, T(1), T(0), T(0)};
+    case Activation::sigmoid: return {-inf, inf, T(0), T(1), T(-1)};  // o (1 - o)
+    case Activation::tanh: return {-inf, inf, T(1), T(0), T(-1)};     // 1 - o^2
+    case Activation::hard_sigmoid: return {T(0), T(1), T(1) / T(6), T(0), T(0)};
+    default: return {-inf, inf, T(1), T(0), T(0)};
   }
 }
 
@@ -156,39 +159,40 @@ void backward(const Spec& spec, const Inputs<T>& in, const T* workspace, const G
 // The per-step loops, compiled once per SIMD level (rnn_isa.cpp) and chosen at run time.
 //
 // A step works on a block of `rows` batch rows: workspace rows at ws + r * ws_ld (ws_ld =
-// t * workspace_width: consecutive samples at one time step), state rows at r * h, the
-// recurrent products and dh rows at r * gates * hp and r * hp (hp: h padded to the hand
-// product's vector width, or h). `mask` (null: every row is used) is the step's column of
-// the (n, t) mask: row r at mask[r * mask_ld].
+// t * workspace_width: consecutive samples at one time step), recurrent products at
+// rec + r * rec_ld (gate g from column g h), state and gradient rows at r * h. `mask` (null:
+// every row is used) is the step's column of the (n, t) mask: row r at mask[r * mask_ld].
 template <class T>
 struct Step {
   const Spec* spec = nullptr;   // h, the cell, the activations, the workspace layout
   int64_t rows = 0;
-  int64_t hp = 0;               // per-gate stride of `rec`, row stride of dh and dq
   T* ws = nullptr;              // workspace rows of this step
   int64_t ws_ld = 0;
   const bool* mask = nullptr;
   int64_t mask_ld = 0;
   const T* bias_in = nullptr;   // (gh) input bias, zeros without bias
   const T* bias_rec = nullptr;  // GRU reset_after: (gh) recurrent bias
-  const T* rec = nullptr;       // forward: rows x gates * hp, the recurrent products
-  T* state = nullptr;           // forward: rows x h, h updated in place
-  T* carry = nullptr;           // LSTM, rows x h: c forward, dc backward, updated in place
-  T* aux = nullptr;             // rows x h: GRU reset_before forward: q = r * h_masked (out);
-                                // LSTM backward: scratch
-  const T* rmask_h = nullptr;   // GRU reset_before: the h gate's recurrent dropout rows x h
+  T* rec = nullptr;             // forward: the recurrent products (the LSTM's scratch after)
+  int64_t rec_ld = 0;
+  T* state = nullptr;           // forward: h, updated in place
+  T* carry = nullptr;           // LSTM: c forward, dc backward, updated in place
+  T* aux = nullptr;             // GRU reset_before forward: q = r * h_masked (out);
+                                // LSTM: scratch (forward and backward)
+  const T* rmask_h = nullptr;   // GRU reset_before: the h gate's recurrent dropout rows
   T* delta = nullptr;           // backward: gate-gradient rows of this step
   int64_t delta_ld = 0;
-  T* dh = nullptr;              // backward: rows x hp, dL/dh of the state after the step
-  const T* dq = nullptr;        // backward GRU reset_before: rows x hp, d_hh' @ U_h^T
+  T* dh = nullptr;              // backward: dL/dh of the state after the step
+  const T* dq = nullptr;        // backward GRU reset_before: d_hh' @ U_h^T
+  Slope<T> slope_act{}, slope_rec{};  // backward: act' and recurrent_act'
 };
 
 template <class T>
 struct Kernels {
-  int width;  // vector width in elements of T (the padding unit of the hand product)
-  // C (rows x cols, ldc) = (accumulate ? C : 0) + A (rows x k, lda) B (k x cols, ldb), with
-  // cols a multiple of `width`: register-blocked, for the small products where a BLAS call's
-  // fixed cost dominates.
+  int width;  // vector width in elements of T
+  // C (rows x cols, ldc) = (accumulate ? C : 0) + A (rows x k, lda) B (k x cols, ldb):
+  // register-blocked, for the small products where a BLAS call's fixed cost dominates. B's
+  // rows must be readable up to cols rounded up to `width` (the last vector's extra lanes
+  // are computed and not stored).
   void (*product)(int64_t rows, int64_t k, int64_t cols, const T* A, int64_t lda, const T* B,
                   int64_t ldb, T* C, int64_t ldc, bool accumulate);
   // Forward, one step: pre-activations (projection + biases + rec), gate activations saved

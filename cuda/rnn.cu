@@ -12,7 +12,7 @@ namespace {
 
 using ::tl::rnn::Activation;
 using ::tl::rnn::Cell;
-using ::tl::rnn::derivative;
+using ::tl::rnn::Slope;
 
 constexpr int kBlock = 128;  // threads per block of the element-wise kernels
 constexpr int kColumns = 32;  // columns of a column-sum block (one per lane)
@@ -31,6 +31,7 @@ struct Args {
   int64_t prev_h = 0, prev_c = 0;   // workspace columns
   int64_t rec_ld = 0;               // G h: row stride of rec
   Activation act = Activation::tanh, rec_act = Activation::sigmoid;
+  Slope<T> slope_act{}, slope_rec{};  // act' and recurrent_act' from the outputs
   bool return_sequences = true, zero_output_for_mask = false;
   T* ws = nullptr;
   const T* bias_in = nullptr;   // (gh), zeros without bias
@@ -229,7 +230,7 @@ __global__ void simple_backward_kernel(Args<T> a) {
       continue;
     }
     const T* w = a.ws + (i * a.t + a.time) * a.W;
-    d[j] = (a.state[e] + g) * derivative(w[j], a.act);
+    d[j] = (a.state[e] + g) * a.slope_act(w[j]);
     a.state[e] = T(0);
   }
 }
@@ -249,11 +250,11 @@ __global__ void lstm_backward_kernel(Args<T> a) {
     const T ig = w[j], fg = w[h + j], gg = w[2 * h + j], og = w[3 * h + j], cp = w[a.prev_c + j];
     const T ac = activate(fg * cp + ig * gg, a.act);
     const T dh = a.state[e] + g;
-    const T dc = a.carry[e] + dh * og * derivative(ac, a.act);
-    d[j] = dc * gg * derivative(ig, a.rec_act);
-    d[h + j] = dc * cp * derivative(fg, a.rec_act);
-    d[2 * h + j] = dc * ig * derivative(gg, a.act);
-    d[3 * h + j] = dh * ac * derivative(og, a.rec_act);
+    const T dc = a.carry[e] + dh * og * a.slope_act(ac);
+    d[j] = dc * gg * a.slope_rec(ig);
+    d[h + j] = dc * cp * a.slope_rec(fg);
+    d[2 * h + j] = dc * ig * a.slope_act(gg);
+    d[3 * h + j] = dh * ac * a.slope_rec(og);
     a.carry[e] = dc * fg;
     a.state[e] = T(0);
   }
@@ -273,9 +274,9 @@ __global__ void gru_backward_kernel(Args<T> a) {  // reset_after
     const T* w = a.ws + (i * a.t + a.time) * a.W;
     const T z = w[j], r = w[h + j], hh = w[2 * h + j], rech = w[3 * h + j], hp = w[a.prev_h + j];
     const T dh = a.state[e] + g;
-    const T dah = dh * (T(1) - z) * derivative(hh, a.act);
-    d[j] = dh * (hp - hh) * derivative(z, a.rec_act);
-    d[h + j] = dah * rech * derivative(r, a.rec_act);
+    const T dah = dh * (T(1) - z) * a.slope_act(hh);
+    d[j] = dh * (hp - hh) * a.slope_rec(z);
+    d[h + j] = dah * rech * a.slope_rec(r);
     d[2 * h + j] = dah;
     d[3 * h + j] = dah * r;
     a.state[e] = dh * z;
@@ -296,8 +297,8 @@ __global__ void gru_state_backward_kernel(Args<T> a) {  // reset_before, part 1
     const T* w = a.ws + (i * a.t + a.time) * a.W;
     const T z = w[j], hh = w[2 * h + j], hp = w[a.prev_h + j];
     const T dh = a.state[e] + g;
-    d[j] = dh * (hp - hh);  // d_z before z's derivative (applied in part 2)
-    d[2 * h + j] = dh * (T(1) - z) * derivative(hh, a.act);
+    d[j] = dh * (hp - hh) * a.slope_rec(z);
+    d[2 * h + j] = dh * (T(1) - z) * a.slope_act(hh);
     a.state[e] = dh * z;
   }
 }
@@ -309,11 +310,10 @@ __global__ void gru_gates_backward_kernel(Args<T> a) {  // reset_before, part 2,
     if (!used(a, i)) continue;
     T* d = delta_row(a, i);
     const T* w = a.ws + (i * a.t + a.time) * a.W;
-    const T z = w[j], r = w[h + j], hp = w[a.prev_h + j];
+    const T r = w[h + j], hp = w[a.prev_h + j];
     const T m = a.rmask_h ? a.rmask_h[e] : T(1);
     const T hm = hp * m, dq = a.aux[e];
-    d[j] *= derivative(z, a.rec_act);
-    d[h + j] = dq * hm * derivative(r, a.rec_act);
+    d[h + j] = dq * hm * a.slope_rec(r);
     d[3 * h + j] = r * hm;
     a.state[e] += dq * r * m;
   }
@@ -422,6 +422,8 @@ Args<T> step_args(const Spec& s) {
   a.rec_ld = s.gh();
   a.act = s.activation;
   a.rec_act = s.recurrent_activation;
+  a.slope_act = ::tl::rnn::slope<T>(s.activation);
+  a.slope_rec = ::tl::rnn::slope<T>(s.recurrent_activation);
   a.return_sequences = s.return_sequences;
   a.zero_output_for_mask = s.zero_output_for_mask;
   return a;
