@@ -47,9 +47,11 @@ Activation parse_activation(const std::string& name);
 template <class T>
 struct Slope {
   T lo, hi, c0, c1, c2;
-  TL_RNN_HD T operator()(T o) const {
-    const T value = o <= lo ? T(0) : c0 + o * (c1 + o * c2);
-    return o >= hi ? T(0) : value;  // two selects, no branch: the loops vectorise
+  // V: T, or a vector of T (rnn_isa.cpp); two selects, no branch.
+  template <class V>
+  TL_RNN_HD V operator()(V o) const {
+    const V value = o <= lo ? V{} : c0 + o * (c1 + o * c2);
+    return o >= hi ? V{} : value;
   }
 };
 

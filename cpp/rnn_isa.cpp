@@ -1,101 +1,32 @@
 // The per-step loops of the rnn kernels, compiled once per SIMD level (CMake passes
 // -DTL_ISA_NS=baseline|avx2|avx512 with the matching -m flags).
 //
-// Every loop is a straight element-wise loop over one row of one gate, with the activation
-// fixed outside it, which the compiler vectorises. float sigmoid and tanh use the
-// exponential below (Cephes' expf polynomial, within 2 ulp, written without libm calls so it
-// vectorises): per time step an LSTM evaluates 5 n h transcendentals, which per element
-// through libm cost more than the whole recurrent product at the book's 20 units. double
-// calls the C library (exact to the last bit; the float64 path is for checking, not speed).
+// Every loop runs over one row of one gate (h values) in explicit vectors, the last one
+// lane-masked. Rows at the book's 20 units are one and a quarter AVX-512 vectors: with the
+// compiler's own vectorisation the scalar remainder of each row cost four times the vector
+// body and dominated the step. Activations are applied to all rows of a block in one call
+// per gate, the switch outside the loops. float sigmoid and tanh use the exponential below
+// (Cephes' expf polynomial, within 2 ulp, no libm call, so it stays in vectors); double
+// calls the C library per lane (exact to the last bit; the float64 path is for checking).
 // No std:: templates are instantiated here (the per-level copies would meet at link time).
 #include <math.h>
 
 #include <cstdint>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "rnn.hpp"
 
 namespace tl::rnn::TL_ISA_NS {
 namespace {
 
-// --- activations ------------------------------------------------------------------------
-
-// e^x for x <= 0 (x below -87.3 gives e^-87.3 ~ 1.3e-38 instead of a denormal); NaN stays NaN.
-inline float exp_nonpositive(float x) {
-  x = x < -87.3365448f ? -87.3365448f : x;
-  float k = x * 1.44269504088896341f + 12582912.0f;  // round(x / ln 2) in the low mantissa bits
-  const uint32_t bits = __builtin_bit_cast(uint32_t, k);
-  k -= 12582912.0f;
-  const float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const uint32_t scale = (bits - 0x4B400000u + 127u) << 23;  // 2^k, k in [-126, 0]
-  return p * __builtin_bit_cast(float, scale);
-}
-inline double exp_nonpositive(double x) { return exp(x); }
-
-// 1 / (1 + e^-x) from e^-|x| (no overflow; tiny values keep their relative accuracy).
-template <class T>
-inline T sigmoid(T x) {
-  const T e = exp_nonpositive(-fabs(x));
-  const T s = T(1) / (T(1) + e);
-  return x >= T(0) ? s : e * s;  // NaN takes the second branch: e * s is NaN
-}
-
-// Cephes tanhf: an odd polynomial below 0.625, (1 - e^-2|x|) / (1 + e^-2|x|) above.
-inline float tanh_of(float x) {
-  const float ax = fabsf(x);
-  const float x2 = x * x;
-  float p = -5.70498872745e-3f;
-  p = p * x2 + 2.06390887954e-2f;
-  p = p * x2 - 5.37397155531e-2f;
-  p = p * x2 + 1.33314422036e-1f;
-  p = p * x2 - 3.33332819422e-1f;
-  const float small = p * x2 * x + x;
-  const float e = exp_nonpositive(-2.0f * ax);
-  const float large = copysignf((1.0f - e) / (1.0f + e), x);
-  return ax < 0.625f ? small : large;
-}
-inline double tanh_of(double x) { return tanh(x); }
-
-// y = act(y) in place over `rows` rows of n values, ld apart: one call per gate and step,
-// the switch outside the loops. relu and hard_sigmoid keep NaN (compares with NaN are false).
-template <class T>
-void activate(T* y, int64_t rows, int64_t n, int64_t ld, Activation act) {
-  for (int64_t r = 0; r < rows; ++r) {
-    T* __restrict__ v = y + r * ld;
-    switch (act) {
-      case Activation::linear: return;
-      case Activation::relu:
-        for (int64_t j = 0; j < n; ++j) v[j] = v[j] < T(0) ? T(0) : v[j];
-        break;
-      case Activation::sigmoid:
-        for (int64_t j = 0; j < n; ++j) v[j] = sigmoid(v[j]);
-        break;
-      case Activation::tanh:
-        for (int64_t j = 0; j < n; ++j) v[j] = tanh_of(v[j]);
-        break;
-      case Activation::hard_sigmoid:  // torch's relu6(x + 3) / 6, Keras 3's hard_sigmoid
-        for (int64_t j = 0; j < n; ++j) {
-          T x = v[j] + T(3);
-          x = x < T(0) ? T(0) : x;
-          x = x > T(6) ? T(6) : x;
-          v[j] = x / T(6);
-        }
-        break;
-    }
-  }
-}
-
-// --- the register-blocked product -------------------------------------------------------
+// --- vectors ------------------------------------------------------------------------------
 
 #if defined(__AVX512F__)
 constexpr int kBytes = 64;
-constexpr int kColumnVectors = 4;  // 4 rows x 4 vectors: 16 of the 32 registers accumulate
+constexpr int kColumnVectors = 4;  // product: 4 rows x 4 vectors, 16 of the 32 registers
 #elif defined(__AVX2__)
 constexpr int kBytes = 32;
 constexpr int kColumnVectors = 2;  // 4 x 2: 8 of the 16
@@ -110,10 +41,12 @@ struct VecOf;
 template <>
 struct VecOf<float> {
   typedef float type __attribute__((vector_size(kBytes)));
+  typedef uint32_t bits __attribute__((vector_size(kBytes)));
 };
 template <>
 struct VecOf<double> {
   typedef double type __attribute__((vector_size(kBytes)));
+  typedef uint64_t bits __attribute__((vector_size(kBytes)));
 };
 template <class T>
 using Vec = typename VecOf<T>::type;
@@ -131,22 +64,161 @@ inline void store(T* p, Vec<T> v) {
   __builtin_memcpy(p, &v, sizeof(v));
 }
 
+// The first n lanes (1 <= n <= width) from p, zeros in the others; and their store.
+template <class T>
+inline Vec<T> load(const T* p, int64_t n) {
+  if (n == kWidth<T>) return load(p);
+#if defined(__AVX512F__)
+  const unsigned mask = (1u << n) - 1u;
+  if constexpr (sizeof(T) == 4) return (Vec<T>)_mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), p);
+  else return (Vec<T>)_mm512_maskz_loadu_pd(static_cast<__mmask8>(mask), p);
+#elif defined(__AVX2__)
+  if constexpr (sizeof(T) == 4) {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return (Vec<T>)_mm256_maskload_ps(p, m);
+  } else {
+    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+    return (Vec<T>)_mm256_maskload_pd(p, m);
+  }
+#else
+  Vec<T> v{};
+  for (int64_t l = 0; l < n; ++l) v[l] = p[l];
+  return v;
+#endif
+}
+
+template <class T>
+inline void store(T* p, Vec<T> v, int64_t n) {
+  if (n == kWidth<T>) return store(p, v);
+#if defined(__AVX512F__)
+  const unsigned mask = (1u << n) - 1u;
+  if constexpr (sizeof(T) == 4) _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), (__m512)v);
+  else _mm512_mask_storeu_pd(p, static_cast<__mmask8>(mask), (__m512d)v);
+#elif defined(__AVX2__)
+  if constexpr (sizeof(T) == 4) {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_maskstore_ps(p, m, (__m256)v);
+  } else {
+    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+    _mm256_maskstore_pd(p, m, (__m256d)v);
+  }
+#else
+  for (int64_t l = 0; l < n; ++l) p[l] = v[l];
+#endif
+}
+
+// f(j, lanes) over [0, n) in vectors; lanes < width only for the last one.
+template <class T, class F>
+inline void vector_loop(int64_t n, F&& f) {
+  for (int64_t j = 0; j < n; j += kWidth<T>) f(j, n - j < kWidth<T> ? n - j : kWidth<T>);
+}
+
+// --- activations --------------------------------------------------------------------------
+
+// e^x for x <= 0 (below -87.3: e^-87.3 ~ 1.3e-38 instead of a denormal); NaN stays NaN.
+inline Vec<float> exp_nonpositive(Vec<float> x) {
+  using V = Vec<float>;
+  using U = VecOf<float>::bits;
+  x = x < -87.3365448f ? V{} - 87.3365448f : x;
+  V k = x * 1.44269504088896341f + 12582912.0f;  // round(x / ln 2) in the low mantissa bits
+  const U bits = __builtin_bit_cast(U, k);
+  k -= 12582912.0f;
+  const V r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+  V p = V{} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const U scale = (bits - 0x4B400000u + 127u) << 23;  // 2^k, k in [-126, 0]
+  return p * __builtin_bit_cast(V, scale);
+}
+
+inline Vec<double> exp_nonpositive(Vec<double> x) {
+  for (int l = 0; l < kWidth<double>; ++l) x[l] = exp(x[l]);
+  return x;
+}
+
+// |x| (NaN stays NaN: the compare is false).
+template <class V>
+inline V absolute(V x) {
+  return x < 0 ? -x : x;
+}
+
+// 1 / (1 + e^-x) from e^-|x| (no overflow; tiny values keep their relative accuracy).
+template <class V>
+inline V sigmoid(V x) {
+  const V e = exp_nonpositive(-absolute(x));
+  const V s = 1 / (1 + e);
+  return x >= 0 ? s : e * s;  // NaN takes the second branch: e * s is NaN
+}
+
+// Cephes tanhf: an odd polynomial below 0.625, (1 - e^-2|x|) / (1 + e^-2|x|) above.
+inline Vec<float> tanh_of(Vec<float> x) {
+  using V = Vec<float>;
+  const V ax = absolute(x), x2 = x * x;
+  V p = V{} - 5.70498872745e-3f;
+  p = p * x2 + 2.06390887954e-2f;
+  p = p * x2 - 5.37397155531e-2f;
+  p = p * x2 + 1.33314422036e-1f;
+  p = p * x2 - 3.33332819422e-1f;
+  const V small = p * x2 * x + x;
+  const V e = exp_nonpositive(-2.0f * ax);
+  const V t = (1.0f - e) / (1.0f + e);
+  const V large = x < 0 ? -t : t;
+  return ax < 0.625f ? small : large;
+}
+
+inline Vec<double> tanh_of(Vec<double> x) {
+  for (int l = 0; l < kWidth<double>; ++l) x[l] = tanh(x[l]);
+  return x;
+}
+
+// y = f(y) over `rows` rows of n values, ld apart.
+template <class T, class F>
+inline void map_rows(T* y, int64_t rows, int64_t n, int64_t ld, F f) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* v = y + r * ld;
+    vector_loop<T>(n, [&](int64_t j, int64_t m) { store(v + j, f(load(v + j, m)), m); });
+  }
+}
+
+// act in place over rows of a block: one call per gate and step, the switch outside the
+// loops. relu and hard_sigmoid keep NaN (compares with NaN are false).
+template <class T>
+void activate(T* y, int64_t rows, int64_t n, int64_t ld, Activation act) {
+  using V = Vec<T>;
+  switch (act) {
+    case Activation::linear: return;
+    case Activation::relu: return map_rows(y, rows, n, ld, [](V v) { return v < 0 ? V{} : v; });
+    case Activation::sigmoid: return map_rows(y, rows, n, ld, [](V v) { return sigmoid(v); });
+    case Activation::tanh: return map_rows(y, rows, n, ld, [](V v) { return tanh_of(v); });
+    case Activation::hard_sigmoid:  // torch's relu6(x + 3) / 6, Keras 3's hard_sigmoid
+      return map_rows(y, rows, n, ld, [](V v) {
+        V x = v + 3;
+        x = x < 0 ? V{} : x;
+        x = x > 6 ? V{} + 6 : x;
+        return x / 6;
+      });
+  }
+}
+
+// --- the register-blocked product -----------------------------------------------------------
+
 // C[RB rows, NV vectors] (+)= A[RB rows, k] B[k, NV vectors]: the accumulators stay in
-// registers for the whole k loop. Only the first `last` lanes of the last vector are C's
-// (the others are computed from B's padding and dropped).
+// registers for the whole k loop. The last vector holds `last` of C's lanes (its loads of B
+// read the padding the caller provides; only those lanes are stored).
 template <class T, int RB, int NV>
 void block(int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc,
            bool accumulate, int last) {
   constexpr int W = kWidth<T>;
   Vec<T> c[RB][NV];
   for (int r = 0; r < RB; ++r)
-    for (int v = 0; v < NV; ++v) {
-      c[r][v] = Vec<T>{};
-      if (!accumulate) continue;
-      if (v < NV - 1 || last == W) c[r][v] = load(C + r * ldc + v * W);
-      else
-        for (int l = 0; l < last; ++l) c[r][v][l] = C[r * ldc + v * W + l];
-    }
+    for (int v = 0; v < NV; ++v)
+      c[r][v] = accumulate ? load(C + r * ldc + v * W, v < NV - 1 ? W : last) : Vec<T>{};
   for (int64_t p = 0; p < k; ++p) {
     Vec<T> b[NV];
     for (int v = 0; v < NV; ++v) b[v] = load(B + p * ldb + v * W);
@@ -156,11 +228,7 @@ void block(int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, in
     }
   }
   for (int r = 0; r < RB; ++r)
-    for (int v = 0; v < NV; ++v) {
-      if (v < NV - 1 || last == W) store(C + r * ldc + v * W, c[r][v]);
-      else
-        for (int l = 0; l < last; ++l) C[r * ldc + v * W + l] = c[r][v][l];
-    }
+    for (int v = 0; v < NV; ++v) store(C + r * ldc + v * W, c[r][v], v < NV - 1 ? W : last);
 }
 
 template <class T, int RB>
@@ -193,7 +261,7 @@ void product(int64_t rows, int64_t k, int64_t cols, const T* A, int64_t lda, con
   }
 }
 
-// --- forward steps ----------------------------------------------------------------------
+// --- forward steps ------------------------------------------------------------------------
 // Each step sums the pre-activations into the workspace's gate columns, applies each gate's
 // activation to all rows in one call, then updates the states of the rows the mask keeps
 // (masked rows' gate values are computed and never read).
@@ -203,17 +271,21 @@ inline bool used(const Step<T>& s, int64_t r) {
   return !s.mask || s.mask[r * s.mask_ld];
 }
 
-// w[j] += b[j] + rec[j] for one gate's h values of every row.
+// w += b_in (+ b_rec) + rec for gates [g0, g1) of every row.
 template <class T>
-void preactivate(const Step<T>& s, int g0, int g1) {
+void preactivate(const Step<T>& s, int g0, int g1, const T* bias_rec = nullptr) {
   const int64_t h = s.spec->h;
-  for (int64_t r = 0; r < s.rows; ++r)
-    for (int g = g0; g < g1; ++g) {
-      T* __restrict__ w = s.ws + r * s.ws_ld + g * h;
-      const T* __restrict__ b = s.bias_in + g * h;
-      const T* __restrict__ rec = s.rec + r * s.rec_ld + g * h;
-      for (int64_t j = 0; j < h; ++j) w[j] += b[j] + rec[j];
-    }
+  for (int64_t r = 0; r < s.rows; ++r) {
+    T* w = s.ws + r * s.ws_ld + g0 * h;
+    const T* rec = s.rec + r * s.rec_ld + g0 * h;
+    const T* b = s.bias_in + g0 * h;
+    const T* b2 = bias_rec ? bias_rec + g0 * h : nullptr;
+    vector_loop<T>((g1 - g0) * h, [&](int64_t j, int64_t m) {
+      Vec<T> v = load(w + j, m) + load(b + j, m);
+      if (b2) v += load(b2 + j, m);
+      store(w + j, v + load(rec + j, m), m);
+    });
+  }
 }
 
 template <class T>
@@ -230,31 +302,30 @@ void lstm_forward(const Step<T>& s) {
   const int64_t h = s.spec->h;
   const Activation act = s.spec->activation, rec_act = s.spec->recurrent_activation;
   preactivate(s, 0, 4);
-  activate(s.ws, s.rows, 2 * h, s.ws_ld, rec_act);  // i f
-  activate(s.ws + 2 * h, s.rows, h, s.ws_ld, act);  // g
+  activate(s.ws, s.rows, 2 * h, s.ws_ld, rec_act);      // i f
+  activate(s.ws + 2 * h, s.rows, h, s.ws_ld, act);      // g
   activate(s.ws + 3 * h, s.rows, h, s.ws_ld, rec_act);  // o
-  for (int64_t r = 0; r < s.rows; ++r) {  // the new carries, and act of them into rec
-    const T* __restrict__ w = s.ws + r * s.ws_ld;
-    const T* __restrict__ c = s.carry + r * h;
-    T* __restrict__ cn = s.aux + r * h;
-    T* __restrict__ a = s.rec + r * h;
-    for (int64_t j = 0; j < h; ++j) {
-      cn[j] = w[h + j] * c[j] + w[j] * w[2 * h + j];
-      a[j] = cn[j];
-    }
+  for (int64_t r = 0; r < s.rows; ++r) {  // the new carries into aux, and into rec for act
+    const T* w = s.ws + r * s.ws_ld;
+    const T* c = s.carry + r * h;
+    T* cn = s.aux + r * h;
+    T* a = s.rec + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      const Vec<T> v = load(w + h + j, m) * load(c + j, m) + load(w + j, m) * load(w + 2 * h + j, m);
+      store(cn + j, v, m);
+      store(a + j, v, m);
+    });
   }
   activate(s.rec, 1, s.rows * h, 0, act);
   for (int64_t r = 0; r < s.rows; ++r) {
     if (!used(s, r)) continue;
-    const T* __restrict__ o = s.ws + r * s.ws_ld + 3 * h;
-    const T* __restrict__ cn = s.aux + r * h;
-    const T* __restrict__ a = s.rec + r * h;
-    T* __restrict__ c = s.carry + r * h;
-    T* __restrict__ state = s.state + r * h;
-    for (int64_t j = 0; j < h; ++j) {
-      c[j] = cn[j];
-      state[j] = o[j] * a[j];
-    }
+    const T* o = s.ws + r * s.ws_ld + 3 * h;
+    const T* a = s.rec + r * h;
+    T* state = s.state + r * h;
+    __builtin_memcpy(s.carry + r * h, s.aux + r * h, h * sizeof(T));
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      store(state + j, load(o + j, m) * load(a + j, m), m);
+    });
   }
 }
 
@@ -264,33 +335,31 @@ void gru_update(const Step<T>& s) {
   const int64_t h = s.spec->h;
   for (int64_t r = 0; r < s.rows; ++r) {
     if (!used(s, r)) continue;
-    const T* __restrict__ z = s.ws + r * s.ws_ld;
-    const T* __restrict__ hh = z + 2 * h;
-    T* __restrict__ state = s.state + r * h;
-    for (int64_t j = 0; j < h; ++j) state[j] = z[j] * state[j] + (T(1) - z[j]) * hh[j];
+    const T* z = s.ws + r * s.ws_ld;
+    const T* hh = z + 2 * h;
+    T* state = s.state + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      const Vec<T> zj = load(z + j, m);
+      store(state + j, zj * load(state + j, m) + (1 - zj) * load(hh + j, m), m);
+    });
   }
 }
 
 template <class T>
 void gru_forward(const Step<T>& s) {  // reset_after: hh = act(x_h + r (h U_h + b_rh))
   const int64_t h = s.spec->h;
-  for (int64_t r = 0; r < s.rows; ++r) {
-    T* __restrict__ w = s.ws + r * s.ws_ld;  // z r hh rec_h
-    const T* __restrict__ rec = s.rec + r * s.rec_ld;
-    const T* __restrict__ bi = s.bias_in;
-    const T* __restrict__ br = s.bias_rec;
-    for (int64_t j = 0; j < 2 * h; ++j) w[j] += (bi[j] + br[j]) + rec[j];
-  }
+  preactivate(s, 0, 2, s.bias_rec);
   activate(s.ws, s.rows, 2 * h, s.ws_ld, s.spec->recurrent_activation);
   for (int64_t r = 0; r < s.rows; ++r) {
-    T* __restrict__ w = s.ws + r * s.ws_ld;
-    const T* __restrict__ rec = s.rec + r * s.rec_ld + 2 * h;
-    const T* __restrict__ bi = s.bias_in + 2 * h;
-    const T* __restrict__ br = s.bias_rec + 2 * h;
-    for (int64_t j = 0; j < h; ++j) {
-      w[3 * h + j] = rec[j] + br[j];
-      w[2 * h + j] += bi[j] + w[h + j] * w[3 * h + j];
-    }
+    T* w = s.ws + r * s.ws_ld;  // z r hh rec_h
+    const T* rec = s.rec + r * s.rec_ld + 2 * h;
+    const T* bi = s.bias_in + 2 * h;
+    const T* br = s.bias_rec + 2 * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      const Vec<T> rech = load(rec + j, m) + load(br + j, m);
+      store(w + 3 * h + j, rech, m);
+      store(w + 2 * h + j, load(w + 2 * h + j, m) + load(bi + j, m) + load(w + h + j, m) * rech, m);
+    });
   }
   activate(s.ws + 2 * h, s.rows, h, s.ws_ld, s.spec->activation);
   gru_update(s);
@@ -302,15 +371,15 @@ void gru_gates_forward(const Step<T>& s) {  // reset_before, part 1: z, r, q = r
   preactivate(s, 0, 2);
   activate(s.ws, s.rows, 2 * h, s.ws_ld, s.spec->recurrent_activation);
   for (int64_t r = 0; r < s.rows; ++r) {
-    const T* __restrict__ rg = s.ws + r * s.ws_ld + h;
-    const T* __restrict__ state = s.state + r * h;
-    T* __restrict__ q = s.aux + r * h;
-    if (s.rmask_h) {
-      const T* __restrict__ m = s.rmask_h + r * h;
-      for (int64_t j = 0; j < h; ++j) q[j] = rg[j] * (state[j] * m[j]);
-    } else {
-      for (int64_t j = 0; j < h; ++j) q[j] = rg[j] * state[j];
-    }
+    const T* rg = s.ws + r * s.ws_ld + h;
+    const T* state = s.state + r * h;
+    const T* mh = s.rmask_h ? s.rmask_h + r * h : nullptr;
+    T* q = s.aux + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      Vec<T> v = load(state + j, m);
+      if (mh) v *= load(mh + j, m);
+      store(q + j, load(rg + j, m) * v, m);
+    });
   }
 }
 
@@ -321,12 +390,12 @@ void gru_state_forward(const Step<T>& s) {  // reset_before, part 2: hh = act(x_
   gru_update(s);
 }
 
-// --- backward steps ---------------------------------------------------------------------
-// One fused loop per row with the derivatives taken from the saved outputs (Slope); a row
-// the mask drops gets a zero delta row and keeps dh (and dc).
+// --- backward steps -----------------------------------------------------------------------
+// One fused vector loop per row, the derivatives taken from the saved outputs (Slope); a
+// row the mask drops gets a zero delta row and keeps dh (and dc).
 
 template <class T>
-inline void zero(T* __restrict__ p, int64_t n) {
+inline void zero(T* p, int64_t n) {
   for (int64_t j = 0; j < n; ++j) p[j] = T(0);
 }
 
@@ -335,17 +404,17 @@ void simple_backward(const Step<T>& s) {
   const int64_t h = s.spec->h;
   const Slope<T> da = s.slope_act;
   for (int64_t r = 0; r < s.rows; ++r) {
-    T* __restrict__ d = s.delta + r * s.delta_ld;
+    T* d = s.delta + r * s.delta_ld;
     if (!used(s, r)) {
       zero(d, h);
       continue;
     }
-    const T* __restrict__ o = s.ws + r * s.ws_ld;
-    T* __restrict__ dh = s.dh + r * h;
-    for (int64_t j = 0; j < h; ++j) {
-      d[j] = dh[j] * da(o[j]);
-      dh[j] = T(0);
-    }
+    const T* o = s.ws + r * s.ws_ld;
+    T* dh = s.dh + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      store(d + j, load(dh + j, m) * da(load(o + j, m)), m);
+      store(dh + j, Vec<T>{}, m);
+    });
   }
 }
 
@@ -354,36 +423,34 @@ void lstm_backward(const Step<T>& s) {
   const int64_t h = s.spec->h, prev_c = s.spec->prev_c();
   const Slope<T> da = s.slope_act, dr = s.slope_rec;
   for (int64_t r = 0; r < s.rows; ++r) {  // act(c) of every row, in one call
-    const T* __restrict__ w = s.ws + r * s.ws_ld;
-    T* __restrict__ a = s.aux + r * h;
-    for (int64_t j = 0; j < h; ++j) a[j] = w[h + j] * w[prev_c + j] + w[j] * w[2 * h + j];
+    const T* w = s.ws + r * s.ws_ld;
+    T* a = s.aux + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      store(a + j, load(w + h + j, m) * load(w + prev_c + j, m) + load(w + j, m) * load(w + 2 * h + j, m), m);
+    });
   }
   activate(s.aux, 1, s.rows * h, 0, s.spec->activation);
   for (int64_t r = 0; r < s.rows; ++r) {
-    T* __restrict__ d = s.delta + r * s.delta_ld;  // d_i d_f d_g d_o
+    T* d = s.delta + r * s.delta_ld;  // d_i d_f d_g d_o
     if (!used(s, r)) {
       zero(d, 4 * h);
       continue;
     }
-    // One restrict pointer per gate: writes through one pointer at offsets h apart would
-    // need alias checks the vectoriser does not make.
-    const T* w = s.ws + r * s.ws_ld;
-    const T *__restrict__ i = w, *__restrict__ f = w + h, *__restrict__ g = w + 2 * h;
-    const T *__restrict__ o = w + 3 * h, *__restrict__ cp = w + prev_c;
-    T *__restrict__ di = d, *__restrict__ df = d + h, *__restrict__ dg = d + 2 * h;
-    T* __restrict__ d_o = d + 3 * h;
-    const T* __restrict__ a = s.aux + r * h;
-    T* __restrict__ dh = s.dh + r * h;
-    T* __restrict__ dc = s.carry + r * h;
-    for (int64_t j = 0; j < h; ++j) {
-      const T dcj = dc[j] + dh[j] * o[j] * da(a[j]);
-      di[j] = dcj * g[j] * dr(i[j]);
-      df[j] = dcj * cp[j] * dr(f[j]);
-      dg[j] = dcj * i[j] * da(g[j]);
-      d_o[j] = dh[j] * a[j] * dr(o[j]);
-      dc[j] = dcj * f[j];
-      dh[j] = T(0);
-    }
+    const T* w = s.ws + r * s.ws_ld;  // i f g o
+    const T* a = s.aux + r * h;
+    T* dh = s.dh + r * h;
+    T* dc = s.carry + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      const Vec<T> i = load(w + j, m), f = load(w + h + j, m), g = load(w + 2 * h + j, m);
+      const Vec<T> o = load(w + 3 * h + j, m), aj = load(a + j, m), dhj = load(dh + j, m);
+      const Vec<T> dcj = load(dc + j, m) + dhj * o * da(aj);
+      store(d + j, dcj * g * dr(i), m);
+      store(d + h + j, dcj * load(w + prev_c + j, m) * dr(f), m);
+      store(d + 2 * h + j, dcj * i * da(g), m);
+      store(d + 3 * h + j, dhj * aj * dr(o), m);
+      store(dc + j, dcj * f, m);
+      store(dh + j, Vec<T>{}, m);
+    });
   }
 }
 
@@ -392,25 +459,23 @@ void gru_backward(const Step<T>& s) {  // reset_after
   const int64_t h = s.spec->h, prev_h = s.spec->prev_h();
   const Slope<T> da = s.slope_act, dr = s.slope_rec;
   for (int64_t r = 0; r < s.rows; ++r) {
-    T* __restrict__ d = s.delta + r * s.delta_ld;  // d_z d_r d_hh d_rec_h
+    T* d = s.delta + r * s.delta_ld;  // d_z d_r d_hh d_rec_h
     if (!used(s, r)) {
       zero(d, 4 * h);
       continue;
     }
-    const T* w = s.ws + r * s.ws_ld;
-    const T *__restrict__ z = w, *__restrict__ rg = w + h, *__restrict__ hh = w + 2 * h;
-    const T *__restrict__ rech = w + 3 * h, *__restrict__ hp = w + prev_h;
-    T *__restrict__ dz = d, *__restrict__ d_r = d + h, *__restrict__ dhh = d + 2 * h;
-    T* __restrict__ drech = d + 3 * h;
-    T* __restrict__ dh = s.dh + r * h;
-    for (int64_t j = 0; j < h; ++j) {
-      const T dah = dh[j] * (T(1) - z[j]) * da(hh[j]);
-      dz[j] = dh[j] * (hp[j] - hh[j]) * dr(z[j]);
-      d_r[j] = dah * rech[j] * dr(rg[j]);
-      dhh[j] = dah;
-      drech[j] = dah * rg[j];
-      dh[j] *= z[j];
-    }
+    const T* w = s.ws + r * s.ws_ld;  // z r hh rec_h
+    T* dh = s.dh + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      const Vec<T> z = load(w + j, m), rg = load(w + h + j, m), hh = load(w + 2 * h + j, m);
+      const Vec<T> dhj = load(dh + j, m);
+      const Vec<T> dah = dhj * (1 - z) * da(hh);
+      store(d + j, dhj * (load(w + prev_h + j, m) - hh) * dr(z), m);
+      store(d + h + j, dah * load(w + 3 * h + j, m) * dr(rg), m);
+      store(d + 2 * h + j, dah, m);
+      store(d + 3 * h + j, dah * rg, m);
+      store(dh + j, dhj * z, m);
+    });
   }
 }
 
@@ -419,20 +484,19 @@ void gru_state_backward(const Step<T>& s) {  // reset_before, part 1: d_z, d_hh,
   const int64_t h = s.spec->h, prev_h = s.spec->prev_h();
   const Slope<T> da = s.slope_act, dr = s.slope_rec;
   for (int64_t r = 0; r < s.rows; ++r) {
-    T* __restrict__ d = s.delta + r * s.delta_ld;
+    T* d = s.delta + r * s.delta_ld;
     if (!used(s, r)) {
       zero(d, 4 * h);
       continue;
     }
-    const T* w = s.ws + r * s.ws_ld;
-    const T *__restrict__ z = w, *__restrict__ hh = w + 2 * h, *__restrict__ hp = w + prev_h;
-    T *__restrict__ dz = d, *__restrict__ dhh = d + 2 * h;
-    T* __restrict__ dh = s.dh + r * h;
-    for (int64_t j = 0; j < h; ++j) {
-      dz[j] = dh[j] * (hp[j] - hh[j]) * dr(z[j]);
-      dhh[j] = dh[j] * (T(1) - z[j]) * da(hh[j]);
-      dh[j] *= z[j];
-    }
+    const T* w = s.ws + r * s.ws_ld;  // z r hh
+    T* dh = s.dh + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      const Vec<T> z = load(w + j, m), hh = load(w + 2 * h + j, m), dhj = load(dh + j, m);
+      store(d + j, dhj * (load(w + prev_h + j, m) - hh) * dr(z), m);
+      store(d + 2 * h + j, dhj * (1 - z) * da(hh), m);
+      store(dh + j, dhj * z, m);
+    });
   }
 }
 
@@ -443,28 +507,27 @@ void gru_gates_backward(const Step<T>& s) {  // reset_before, part 2, with dq = 
   for (int64_t r = 0; r < s.rows; ++r) {
     if (!used(s, r)) continue;
     T* d = s.delta + r * s.delta_ld;
-    T *__restrict__ d_r = d + h, *__restrict__ q = d + 3 * h;
     const T* w = s.ws + r * s.ws_ld;
-    const T *__restrict__ rg = w + h, *__restrict__ hp = w + prev_h;
-    const T* __restrict__ dq = s.dq + r * h;
-    T* __restrict__ dh = s.dh + r * h;
-    const T* __restrict__ m = s.rmask_h ? s.rmask_h + r * h : nullptr;
-    for (int64_t j = 0; j < h; ++j) {
-      const T mj = m ? m[j] : T(1);
-      const T hm = hp[j] * mj;
-      d_r[j] = dq[j] * hm * dr(rg[j]);
-      q[j] = rg[j] * hm;
-      dh[j] += dq[j] * rg[j] * mj;
-    }
+    const T* dq = s.dq + r * h;
+    const T* mh = s.rmask_h ? s.rmask_h + r * h : nullptr;
+    T* dh = s.dh + r * h;
+    vector_loop<T>(h, [&](int64_t j, int64_t m) {
+      const Vec<T> rg = load(w + h + j, m), dqj = load(dq + j, m);
+      const Vec<T> mj = mh ? load(mh + j, m) : Vec<T>{} + 1;
+      const Vec<T> hm = load(w + prev_h + j, m) * mj;
+      store(d + h + j, dqj * hm * dr(rg), m);
+      store(d + 3 * h + j, rg * hm, m);
+      store(dh + j, load(dh + j, m) + dqj * rg * mj, m);
+    });
   }
 }
 
 template <class T>
-constexpr Kernels<T> table{kWidth<T>,           product<T>,
-                           simple_forward<T>,   lstm_forward<T>,
-                           gru_forward<T>,      gru_gates_forward<T>,
-                           gru_state_forward<T>, simple_backward<T>,
-                           lstm_backward<T>,    gru_backward<T>,
+constexpr Kernels<T> table{kWidth<T>,             product<T>,
+                           simple_forward<T>,     lstm_forward<T>,
+                           gru_forward<T>,        gru_gates_forward<T>,
+                           gru_state_forward<T>,  simple_backward<T>,
+                           lstm_backward<T>,      gru_backward<T>,
                            gru_state_backward<T>, gru_gates_backward<T>};
 
 }  // namespace
