@@ -48,13 +48,15 @@ namespace {
 constexpr const char* kCells[] = {"simple_rnn", "lstm", "gru"};
 constexpr const char* kActivations[] = {"linear", "relu", "sigmoid", "tanh", "hard_sigmoid"};
 
-// Up to this many units the per-step recurrent products go through the register-blocked
-// hand loop (Kernels::product), above it through the BLAS. Measured (benchmarks/README.md,
-// LSTM/GRU fwd+bwd, one thread): the hand loop is 1.1-1.5x faster than OpenBLAS's AVX2
-// kernels up to 512 units and 1.1-1.25x faster than its AVX-512 kernels at 64-128 units,
-// where a BLAS call's packing of U every step costs as much as the product; from 256 units
-// the AVX-512 BLAS is as fast or faster (0.6x at 1024), at 20 units within 10%.
-constexpr int64_t kHandProductMaxUnits = 128;
+// The per-step recurrent products go through the register-blocked hand loop
+// (Kernels::product) up to 512 units and 64 rows per thread, through the BLAS beyond. A BLAS
+// call packs the whole recurrent kernel every step, which at a few dozen rows costs about as
+// much as the product itself. Measured (benchmarks/README.md, fwd+bwd, 2 threads): at batch
+// 64 the hand loop is 1.1-1.4x faster than OpenBLAS (AVX2 and AVX-512 kernels) from 20 to
+// 512 units; at 1024 units the BLAS is 1.05-1.5x faster, and at 128-256 rows per thread
+// within 5% (AVX-512) or 15% slower (AVX2).
+constexpr int64_t kHandProductMaxUnits = 512;
+constexpr int64_t kHandProductMaxRows = 64;
 
 // The calling thread's scratch, grown as needed and kept for the next call (a training loop
 // calls with the same shapes every step). Uninitialised: every part is written first. Two
@@ -151,10 +153,10 @@ struct Plan {
   std::vector<T> up;   // hand forward: U and a vector of slack (the last vector's loads)
   std::vector<T> utp;  // hand backward: (gh, hp) U^T, zeros in the padding
 
-  Plan(const Spec& spec, const T* recurrent_kernel, bool backward)
+  Plan(const Spec& spec, const T* recurrent_kernel, int n_threads, bool backward)
       : s(spec), kern(kernels<T>()), G(spec.gates()), gh(spec.gh()), W(spec.workspace_width()),
         DW(spec.delta_width()), U(recurrent_kernel) {
-    hand = spec.h <= kHandProductMaxUnits;
+    hand = spec.h <= kHandProductMaxUnits && spec.n <= kHandProductMaxRows * n_threads;
     const int64_t width = kern.width, h = spec.h;
     hp = (h + width - 1) / width * width;
     if (!hand) return;
@@ -466,10 +468,10 @@ void forward(const Spec& s, const Inputs<T>& in_arg, const Outputs<T>& out, int 
   blas::SingleThreaded one_blas_thread;
   Cpu cpu{n_threads};
   project_inputs(s, in, out.workspace, cpu);
-  const Plan<T> p(s, in.recurrent_kernel, false);
+  const int nt = thread_count(s, n_threads);
+  const Plan<T> p(s, in.recurrent_kernel, nt, false);
   const int64_t per_row = 4 * s.h + p.gh;
   T* scratch = scratch_space<T, kWork>(s.n * per_row);
-  const int nt = thread_count(s, n_threads);
   const Rows rows{s.n, nt};
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int th = 0; th < nt; ++th) {
@@ -489,8 +491,8 @@ void backward(const Spec& s, const Inputs<T>& in, const T* workspace, const Grad
     if (grad.dbias) std::fill(grad.dbias, grad.dbias + s.bias_size(), T(0));
     return;
   }
-  const Plan<T> p(s, in.recurrent_kernel, true);
   const int nt = thread_count(s, n_threads);
+  const Plan<T> p(s, in.recurrent_kernel, nt, true);
   const Rows rows{s.n, nt};
   const int64_t per_row = 6 * h;
   T* delta = scratch_space<T, kWork>(s.n * s.t * p.DW + s.n * per_row);

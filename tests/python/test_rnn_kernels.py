@@ -9,8 +9,9 @@ first and last steps), zero_output_for_mask, go_backwards, dropout masks (one fo
 or one per gate), relu / hard_sigmoid / linear activations. test_keras_rnn_fused.py checks
 that loop against Keras' own layers.
 
-Sequence lengths 1 to 100, batch 1 to 64, units that are multiples of no vector width, both
-sides of the hand-product / BLAS switch (64 / 65 units), float32 and float64.
+Sequence lengths 1 to 100, batch 1 to 130, units that are multiples of no vector width, both
+sides of the hand-product / BLAS switch (up to 512 units and 64 rows per thread: 520 units,
+130 rows), float32 and float64.
 Tolerances: rtol 1e-5 (float32) or 1e-10 (float64) with an absolute term of the same size
 times the largest reference value (gradients are sums over all n t rows).
 """
@@ -81,7 +82,7 @@ def assert_matches(ours, ref, dtype):
 
 
 TORCH_SHAPES = [(1, 1, 1, 1), (3, 7, 5, 13), (64, 30, 3, 20), (1, 100, 2, 11), (5, 9, 4, 64),
-                (4, 6, 3, 65), (2, 4, 7, 100)]
+                (4, 6, 3, 65), (2, 4, 7, 100), (130, 4, 3, 9), (2, 3, 2, 520)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
