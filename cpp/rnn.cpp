@@ -9,10 +9,6 @@
 #include "isa.hpp"
 #include "threads.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace tl::rnn {
 
 #define TL_DECLARE_ISA(ns)                 \
@@ -109,6 +105,7 @@ struct Cpu {
   template <class T>
   void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
             const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+    // A GEMM's multiply-add costs about an eighth of the element operations resolve() counts.
     const int nt = static_cast<int>(std::min<int64_t>(
         threads::resolve(n_threads, double(m) * n * k / 8), std::max(m, n)));
     if (nt <= 1) return blas::gemm<T>(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -145,7 +142,6 @@ template <class T>
 struct Plan {
   const Spec& s;
   const Kernels<T>& kern;
-  int G;
   int64_t gh, W, DW;
   int64_t hp;  // h rounded up to a vector: the row stride of U^T for the hand product
   bool hand;
@@ -154,7 +150,7 @@ struct Plan {
   std::vector<T> utp;  // hand backward: (gh, hp) U^T, zeros in the padding
 
   Plan(const Spec& spec, const T* recurrent_kernel, int n_threads, bool backward)
-      : s(spec), kern(kernels<T>()), G(spec.gates()), gh(spec.gh()), W(spec.workspace_width()),
+      : s(spec), kern(kernels<T>()), gh(spec.gh()), W(spec.workspace_width()),
         DW(spec.delta_width()), U(recurrent_kernel) {
     hand = spec.h <= kHandProductMaxUnits && spec.n <= kHandProductMaxRows * n_threads;
     const int64_t width = kern.width, h = spec.h;
