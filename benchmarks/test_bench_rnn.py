@@ -119,7 +119,8 @@ def test_book_epoch_turbolearn_ops(benchmark, cell):
             last, _, _, ws2 = _ops.rnn_forward(cell, seq, *l2, return_sequences=False)
             pred = _ops.dense_forward(last, w, b, "linear")
             g = (2.0 / pred.size) * (pred - y)
-            g_last, _, _ = _ops.dense_backward(last, w, pred, g, "linear", has_bias=True, need_dx=True)
+            g_last, _, _ = _ops.dense_backward(last, w, pred, g, "linear", has_bias=True,
+                                               need_dx=True)
             g_seq = _ops.rnn_backward(cell, seq, *l2[:2], ws2, g_last, return_sequences=False)[0]
             _ops.rnn_backward(cell, x, *l1[:2], ws1, g_seq, need_dx=False)
 

@@ -507,7 +507,8 @@ void backward(const Spec& s, const Inputs<T>& in, const T* workspace, const Grad
       for (int64_t j = 0; j < p.DW; ++j) colsums[j] += colsums[th * p.DW + j];
     for (int64_t j = 0; j < gh; ++j) grad.dbias[j] = static_cast<T>(colsums[j]);
     if (s.gru_after())  // the recurrent bias: d_z, d_r and d_rec_h
-      for (int64_t j = 0; j < gh; ++j) grad.dbias[gh + j] = static_cast<T>(colsums[j < 2 * h ? j : j + h]);
+      for (int64_t j = 0; j < gh; ++j)
+        grad.dbias[gh + j] = static_cast<T>(colsums[j < 2 * h ? j : j + h]);
   }
   Cpu cpu{n_threads};
   input_gradients(s, in, delta, grad, cpu);

@@ -235,12 +235,12 @@ template <class T, int RB>
 void block_columns(int nv, int64_t k, const T* A, int64_t lda, const T* B, int64_t ldb, T* C,
                    int64_t ldc, bool accumulate, int last) {
   static_assert(kColumnVectors == 2 || kColumnVectors == 4);
-  switch (nv) {
-    case 4: if constexpr (kColumnVectors == 4) block<T, RB, 4>(k, A, lda, B, ldb, C, ldc, accumulate, last); break;
-    case 3: if constexpr (kColumnVectors == 4) block<T, RB, 3>(k, A, lda, B, ldb, C, ldc, accumulate, last); break;
-    case 2: block<T, RB, 2>(k, A, lda, B, ldb, C, ldc, accumulate, last); break;
-    default: block<T, RB, 1>(k, A, lda, B, ldb, C, ldc, accumulate, last); break;
+  if constexpr (kColumnVectors == 4) {
+    if (nv == 4) return block<T, RB, 4>(k, A, lda, B, ldb, C, ldc, accumulate, last);
+    if (nv == 3) return block<T, RB, 3>(k, A, lda, B, ldb, C, ldc, accumulate, last);
   }
+  if (nv == 2) return block<T, RB, 2>(k, A, lda, B, ldb, C, ldc, accumulate, last);
+  block<T, RB, 1>(k, A, lda, B, ldb, C, ldc, accumulate, last);
 }
 
 template <class T>
@@ -426,7 +426,8 @@ void lstm_backward(const Step<T>& s) {
     const T* w = s.ws + r * s.ws_ld;
     T* a = s.aux + r * h;
     vector_loop<T>(h, [&](int64_t j, int64_t m) {
-      store(a + j, load(w + h + j, m) * load(w + prev_c + j, m) + load(w + j, m) * load(w + 2 * h + j, m), m);
+      const Vec<T> fc = load(w + h + j, m) * load(w + prev_c + j, m);
+      store(a + j, fc + load(w + j, m) * load(w + 2 * h + j, m), m);
     });
   }
   activate(s.aux, 1, s.rows * h, 0, s.spec->activation);

@@ -196,7 +196,8 @@ __global__ void gru_state_forward_kernel(Args<T> a) {  // reset_before, part 2: 
     T* w = a.ws + (i * a.t + a.time) * a.W;
     const bool use = used(a, i);
     if (use) {
-      const T hh = activate(w[2 * h + j] + a.bias_in[2 * h + j] + a.rec[i * a.rec_ld + 2 * h + j], a.act);
+      const T* rec = a.rec + i * a.rec_ld;
+      const T hh = activate(w[2 * h + j] + a.bias_in[2 * h + j] + rec[2 * h + j], a.act);
       w[2 * h + j] = hh;
       a.state[e] = w[j] * a.state[e] + (T(1) - w[j]) * hh;
     }
@@ -441,7 +442,8 @@ void recurrent_forward(const Spec& s, Gpu& gpu, const T* U, const T* a, const T*
                        int g1, T* rec, T* tmp) {
   const int64_t n = s.n, h = s.h, gh = s.gh();
   auto product = [&](const T* A, int ga, int gb) {
-    blas::gemm<T>(false, false, n, (gb - ga) * h, h, T(1), A, h, U + ga * h, gh, T(0), rec + ga * h, gh);
+    blas::gemm<T>(false, false, n, (gb - ga) * h, h, T(1), A, h, U + ga * h, gh, T(0),
+                  rec + ga * h, gh);
   };
   if (!rmasks) return product(a, g0, g1);
   const int groups = s.recurrent_dropout_groups;

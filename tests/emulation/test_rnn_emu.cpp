@@ -157,7 +157,8 @@ void compare(const Case& c, T rtol) {
   expect(close(host_copy(gdx, n * t * d), dx, rtol), "dx differs: " + what, __LINE__);
   expect(close(host_copy(gdK, d * gh), dK, rtol), "dkernel differs: " + what, __LINE__);
   expect(close(host_copy(gdU, h * gh), dU, rtol), "drecurrent_kernel differs: " + what, __LINE__);
-  if (c.bias) expect(close(host_copy(gdb, s.bias_size()), db, rtol), "dbias differs: " + what, __LINE__);
+  if (c.bias)
+    expect(close(host_copy(gdb, s.bias_size()), db, rtol), "dbias differs: " + what, __LINE__);
   expect(close(host_copy(gdh0, n * h), dh0, rtol), "dh0 differs: " + what, __LINE__);
   if (lstm) expect(close(host_copy(gdc0, n * h), dc0, rtol), "dc0 differs: " + what, __LINE__);
   for (void* p : {static_cast<void*>(gx), static_cast<void*>(gK), static_cast<void*>(gU),
@@ -179,18 +180,22 @@ int main() {
     Cell cell;
     bool reset_after;
   } variants[] = {{Cell::simple_rnn, true}, {Cell::lstm, true}, {Cell::gru, true}, {Cell::gru, false}};
+  // Fields: cell, reset_after, n, t, d, h, mask, go_backwards, return_sequences,
+  // zero_output_for_mask, bias, initial states, input / recurrent dropout groups (-1: per gate).
   for (const auto& v : variants) {
+    const Cell c = v.cell;
+    const bool ra = v.reset_after;
     // n h = 165: a partial block of 128 threads; masks, initial states, per-gate dropout.
-    compare<float>({v.cell, v.reset_after, 5, 4, 3, 33, true, false, true, false, true, true, -1, -1}, 1e-4f);
-    compare<double>({v.cell, v.reset_after, 5, 4, 3, 33, true, false, true, false, true, true, -1, -1}, 1e-10);
+    compare<float>({c, ra, 5, 4, 3, 33, true, false, true, false, true, true, -1, -1}, 1e-4f);
+    compare<double>({c, ra, 5, 4, 3, 33, true, false, true, false, true, true, -1, -1}, 1e-10);
     // go_backwards, the last output only, zero outputs at masked steps, one shared mask each.
-    compare<double>({v.cell, v.reset_after, 4, 5, 2, 7, true, true, false, true, true, false, 1, 1}, 1e-10);
+    compare<double>({c, ra, 4, 5, 2, 7, true, true, false, true, true, false, 1, 1}, 1e-10);
     // no bias, no mask, return_sequences, go_backwards.
-    compare<float>({v.cell, v.reset_after, 3, 3, 4, 5, false, true, true, false, false, true, 0, 0}, 1e-4f);
+    compare<float>({c, ra, 3, 3, 4, 5, false, true, true, false, false, true, 0, 0}, 1e-4f);
     // the empty batch: zero weight gradients.
-    compare<double>({v.cell, v.reset_after, 0, 2, 3, 4, false, false, true, false, true, false, 0, 0}, 1e-10);
+    compare<double>({c, ra, 0, 2, 3, 4, false, false, true, false, true, false, 0, 0}, 1e-10);
     // one sample, one step, one unit.
-    compare<double>({v.cell, v.reset_after, 1, 1, 1, 1, true, false, true, false, true, true, 0, -1}, 1e-10);
+    compare<double>({c, ra, 1, 1, 1, 1, true, false, true, false, true, true, 0, -1}, 1e-10);
   }
   if (failures) return 1;
   std::puts("rnn: CUDA kernels under emulation agree with the CPU kernels");

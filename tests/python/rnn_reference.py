@@ -78,7 +78,8 @@ def keras_rnn(cell, x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, ma
     """Keras' forward in float64 and, with ``grads = (d_outputs, d_h, d_c)`` (entries may be
     None), the gradients by autograd. Returns a dict of NumPy arrays: outputs, h, c and dx,
     dkernel, drecurrent_kernel, dbias, dh0, dc0."""
-    t64 = lambda a: None if a is None else torch.tensor(np.asarray(a), dtype=torch.float64)  # noqa: E731
+    def t64(a):
+        return None if a is None else torch.tensor(np.asarray(a), dtype=torch.float64)
     n, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
     leaves = {"x": t64(x), "kernel": t64(kernel), "recurrent_kernel": t64(recurrent_kernel),
@@ -106,7 +107,8 @@ def keras_rnn(cell, x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, ma
             c = new_c
         else:
             keep = m[:, time:time + 1]
-            out = torch.where(keep, new_h, torch.zeros_like(new_h) if zero_output_for_mask else prev)
+            masked_out = torch.zeros_like(new_h) if zero_output_for_mask else prev
+            out = torch.where(keep, new_h, masked_out)
             h = torch.where(keep, new_h, h)
             c = None if new_c is None else torch.where(keep, new_c, c)
         prev = out

@@ -135,8 +135,8 @@ def _our_result(cell, reset_after, case, weights, x, mask, states, dm, rm, seeds
     bias = variables[2] if len(variables) == 3 else None
     xt = ops.convert_to_tensor(cast(x))
     st = None if states is None else [ops.convert_to_tensor(cast(s)) for s in states]
-    cast_mask = lambda m: None if m is None else ([cast(g) for g in m] if isinstance(m, list)  # noqa: E731
-                                                 else cast(m))
+    def cast_mask(m):
+        return None if m is None else [cast(g) for g in m] if isinstance(m, list) else cast(m)
     with GradientTape() as tape:
         tape.watch([xt] + (st or []))
         out, final = rnn_sequence(
@@ -200,7 +200,8 @@ def _reference(cell, reset_after, opts, weights, x, mask, states, dm, rm, seeds)
                     zero_output_for_mask=opts.get("zero_output_for_mask", False),
                     grads=(seeds[0], seeds[1], seeds[2] if cell == "lstm" else None))
     names = ["kernel", "recurrent_kernel", "bias"][:len(weights)]
-    return {"outputs": ref["outputs"], "states": [ref["h"]] + ([ref["c"]] if cell == "lstm" else []),
+    states_out = [ref["h"]] + ([ref["c"]] if cell == "lstm" else [])
+    return {"outputs": ref["outputs"], "states": states_out,
             "dx": ref["dx"], "dweights": [ref["d" + k] for k in names],
             "dstates": None if states is None else [ref["dh0"], ref["dc0"]][:len(states)]}
 
@@ -249,8 +250,9 @@ def test_rnn_activation_names():
     assert rnn_activation(tl_activations.gelu) is None
     assert rnn_activation(lambda z: z) is None
     with pytest.raises(ValueError, match="fuses only the activations"):
-        rnn_sequence("lstm", np.zeros((1, 2, 3), np.float32), Variable(np.zeros((3, 4), np.float32)),
-                     Variable(np.zeros((1, 4), np.float32)), activation="gelu")
+        rnn_sequence("lstm", np.zeros((1, 2, 3), np.float32),
+                     Variable(np.zeros((3, 4), np.float32)), Variable(np.zeros((1, 4), np.float32)),
+                     activation="gelu")
 
 
 def test_no_tape_no_graph():

@@ -155,8 +155,9 @@ def test_matches_keras_equations(backend, rng, cell, reset_after, option, dtype)
 def test_long_masked_sequences_batch_64(rng, cell, reset_after):
     # The book's 20 units at batch 64 over 100 steps, float32, masked and per-gate dropout.
     n, t, d, h = 64, 100, 3, 20
+    keep = (rng.random((GATES[cell], n, h)) > 0.2) / 0.8
     opts = {"mask": _mask(rng, n, t), "reset_after": reset_after,
-            "recurrent_dropout_mask": ((rng.random((GATES[cell], n, h)) > 0.2) / 0.8).astype(np.float32)}
+            "recurrent_dropout_mask": keep.astype(np.float32)}
     p = problem(rng, cell, (n, t, d, h), np.float32, reset_after)
     assert_matches(run_ops(cell, p, **opts), reference(cell, p, **opts), np.float32)
 
@@ -240,7 +241,8 @@ def test_nan_stays_in_its_row_and_masked_steps_are_ignored(backend, rng):
     out, h, c, _ = _ops.rnn_forward("lstm", p["x"], p["kernel"], p["recurrent_kernel"],
                                     p["bias"], mask=mask)
     assert np.all(np.isfinite(out[0, :2])) and np.all(np.isnan(out[0, 2:]))
-    assert np.all(np.isfinite(out[1:])) and np.all(np.isfinite(h[1:])) and np.all(np.isfinite(c[1:]))
+    for a in (out, h, c):
+        assert np.all(np.isfinite(a[1:]))
 
 
 def test_bad_input_is_rejected():

@@ -133,7 +133,8 @@ def rnn_sequence(cell, inputs, kernel, recurrent_kernel, bias=None, initial_stat
     if initial_state is None:
         states = [None, None]
     else:
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        nested = isinstance(initial_state, (list, tuple))
+        states = list(initial_state) if nested else [initial_state]
         states += [None] * (2 - len(states))
     h0, c0 = (None if s is None else _contiguous(value_of(s), dtype) for s in states)
     m = None if mask is None else _contiguous(value_of(mask), bool)
