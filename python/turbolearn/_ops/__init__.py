@@ -15,6 +15,7 @@ from .kmeans import (
     kmeans_row_sqnorms,
 )
 from .pool2d import pool2d_backward, pool2d_forward, pool2d_paddings
+from .rnn import CELLS, RNN_ACTIVATIONS, rnn_backward, rnn_forward
 from .softmax_xent import softmax_xent_backward, softmax_xent_forward
 from .optim import optim_slot_count, optim_update
 
@@ -23,4 +24,5 @@ __all__ = ["BACKENDS", "FUSED_ACTIVATIONS", "METRICS", "argkmin", "array_namespa
            "kmeans_lloyd_iter", "kmeans_minibatch_step", "kmeans_plusplus_distances",
            "kmeans_row_sqnorms", "module_for", "optim_slot_count", "optim_update",
            "pairwise_distances", "pool2d_backward", "pool2d_forward", "pool2d_paddings",
-           "softmax_xent_backward", "softmax_xent_forward", "use_backend"]
+           "rnn_backward", "rnn_forward", "softmax_xent_backward", "softmax_xent_forward",
+           "use_backend", "CELLS", "RNN_ACTIVATIONS"]
