@@ -17,5 +17,6 @@ void bind_kmeans(pybind11::module_& m);
 void bind_dense(pybind11::module_& m);
 void bind_softmax_xent(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
+void bind_conv2d(pybind11::module_& m);
 
 }  // namespace tl::bind
