@@ -7,33 +7,58 @@
 #include <vector>
 
 #include "blas.hpp"
+#include "isa.hpp"
 #include "threads.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace tl::conv2d {
+
+#define TL_DECLARE_ISA(ns)                 \
+  namespace ns {                           \
+  const Kernels<float>& kernels_f32();     \
+  const Kernels<double>& kernels_f64();    \
+  }
+TL_DECLARE_ISA(baseline)
+TL_DECLARE_ISA(avx2)
+TL_DECLARE_ISA(avx512)
+#undef TL_DECLARE_ISA
+
+template <>
+const Kernels<float>& kernels<float>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f32();
+    case isa::Level::avx2: return avx2::kernels_f32();
+    default: return baseline::kernels_f32();
+  }
+}
+
+template <>
+const Kernels<double>& kernels<double>() {
+  switch (isa::active()) {
+    case isa::Level::avx512: return avx512::kernels_f64();
+    case isa::Level::avx2: return avx2::kernels_f64();
+    default: return baseline::kernels_f64();
+  }
+}
+
 namespace {
 
 // An im2col tile (pixels x kernel rows) is sized to stay in the core's L2 (1 MiB here) next
 // to the GEMM's packed panels.
 constexpr int64_t kTileBytes = 512 * 1024;
 
-int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
+// Per-thread buffers, grown as needed and kept for the next call: a training loop calls with
+// the same shapes every step. OpenMP's threads persist, so each keeps its own.
+// Uninitialised: fully written before they are read.
+enum Slot : int {
+  kTile = 0,     // an im2col tile, its gradient, or a padded input (worker threads)
+  kDelta = 1,    // delta = grad_out * act'(out) (the calling thread)
+  kFlipped = 2,  // the flipped kernel of a direct data gradient (the calling thread)
+  kPhase = 3,    // one phase of a strided direct data gradient (the calling thread)
+};
 
-// A per-thread buffer (`slot` 0: im2col tile, 1: its gradient, 2: delta), grown as needed and
-// kept for the next call: a training loop calls with the same shapes every step. OpenMP's
-// threads persist, so each keeps its own. Uninitialised: fully written before it is read.
 template <class T>
 T* scratch(int slot, int64_t count) {
-  thread_local std::vector<T> buffers[3];
+  thread_local std::vector<T> buffers[4];
   std::vector<T>& b = buffers[slot];
   if (static_cast<int64_t>(b.size()) < count) {
     b.clear();
@@ -97,26 +122,52 @@ void col2im(const Geometry& g, const T* col, int64_t grp, int64_t r0, int64_t r1
     }
 }
 
+// Threads for `tasks` independent pieces of `work` multiply-adds in all.
+int team(int n_threads, double work, int64_t tasks) {
+  return static_cast<int>(
+      std::min<int64_t>(threads::resolve(n_threads, work), std::max<int64_t>(tasks, 1)));
+}
+
+// Runs body(image, part) for every image, the images split into contiguous chunks (a few per
+// thread, taken dynamically: a core slowed by other work takes fewer), each chunk adding into
+// its own part of `sum` (count values; chunk 0's part is `sum` itself, zeroed first). The
+// parts are added in chunk order afterwards, so the result repeats run to run for a given
+// thread count whichever thread ran which chunk.
+template <class T, class Body>
+void sum_over_images(int64_t images, int nt, T* sum, int64_t count, const Body& body) {
+  const int64_t chunks = nt == 1 ? 1 : std::min<int64_t>(images, 4 * nt);
+  std::vector<T> parts(std::max<int64_t>(chunks - 1, 0) * count, T(0));
+  std::fill(sum, sum + count, T(0));
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    T* part = chunk == 0 ? sum : parts.data() + (chunk - 1) * count;
+    for (int64_t img = images * chunk / chunks; img < images * (chunk + 1) / chunks; ++img)
+      body(img, part);
+  }
+  for (int64_t p = 0; p + 1 < chunks; ++p)
+    for (int64_t e = 0; e < count; ++e) sum[e] += parts[p * count + e];
+}
+
+// --- im2col + BLAS: any geometry, any SIMD level ------------------------------------------
+
 // out = conv(in, kernel), then (when `fuse`) act(out + bias), tile by tile while the tile is
 // in cache. Tiles (image, block of output rows) go to threads, each with a single-threaded
 // BLAS and its own im2col buffer.
 template <class T>
-void convolve(const Geometry& g, const T* in, const T* kernel, const T* bias, Activation act,
-              bool fuse, T* out, int n_threads) {
+void im2col_convolve(const Geometry& g, const T* in, const T* kernel, const T* bias,
+                     Activation act, bool fuse, T* out, int n_threads) {
   const int64_t kg = g.k_group(), fg = g.f_group();
   const Tiling t = tiling<T>(g);
   const int64_t tasks = g.n * t.per_image;
-  const int nt = static_cast<int>(std::min<int64_t>(
-      threads::resolve(n_threads, double(g.pixels()) * kg * g.f), std::max<int64_t>(tasks, 1)));
+  const int nt = team(n_threads, double(g.pixels()) * kg * g.f, tasks);
   const dense::Kernels<T>& kern = dense::kernels<T>();
-  fuse = fuse && (bias != nullptr || act != Activation::linear);
   blas::SingleThreaded one_blas_thread;
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
   for (int64_t task = 0; task < tasks; ++task) {
     const int64_t img = task / t.per_image;
     const int64_t r0 = (task % t.per_image) * t.rows, r1 = std::min(r0 + t.rows, g.oh);
     const int64_t pixels = (r1 - r0) * g.ow;
-    T* col = scratch<T>(0, t.rows * g.ow * kg);
+    T* col = scratch<T>(kTile, t.rows * g.ow * kg);
     T* tile = out + (img * g.oh + r0) * g.ow * g.f;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       im2col(g, in + img * g.h * g.w * g.c, grp, r0, r1, col);
@@ -127,52 +178,385 @@ void convolve(const Geometry& g, const T* in, const T* kernel, const T* bias, Ac
   }
 }
 
-// From delta (the gradient of conv's output): dkernel = sum over pixels of im2col(in)^T delta
-// (when not null) and din = col2im(delta kernel^T) (when not null), in one pass over the
-// images. Threads take whole images (their din pixels never overlap), each adding into its
-// own dkernel part; the parts are added in thread order, so results repeat run to run for a
-// given thread count.
+// dkernel = the sum over images and tiles of im2col(in)^T delta.
 template <class T>
-void gradients(const Geometry& g, const T* in, const T* kernel, const T* delta, T* dkernel,
-               T* din, int n_threads) {
-  const int64_t kg = g.k_group(), fg = g.f_group(), ksize = kg * g.f;
+void im2col_filter(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads) {
+  const int64_t kg = g.k_group(), fg = g.f_group();
   const Tiling t = tiling<T>(g);
-  const double work = double(g.pixels()) * kg * g.f * ((dkernel != nullptr) + (din != nullptr));
-  const int nt = static_cast<int>(
-      std::min<int64_t>(threads::resolve(n_threads, work), std::max<int64_t>(g.n, 1)));
-  std::vector<T> parts(dkernel ? (nt - 1) * ksize : 0, T(0));
-  if (dkernel) std::fill(dkernel, dkernel + ksize, T(0));
+  const int nt = team(n_threads, double(g.pixels()) * kg * g.f, g.n);
   blas::SingleThreaded one_blas_thread;
-#pragma omp parallel num_threads(nt)
-  {
-    const int tid = thread_id();
-    T* dk = tid == 0 ? dkernel : parts.data() + (tid - 1) * ksize;
-    T* col = scratch<T>(0, t.rows * g.ow * kg);
-#pragma omp for schedule(static)
-    for (int64_t img = 0; img < g.n; ++img) {
-      T* din_img = din ? din + img * g.h * g.w * g.c : nullptr;
-      if (din_img) std::fill(din_img, din_img + g.h * g.w * g.c, T(0));
-      for (int64_t r0 = 0; r0 < g.oh; r0 += t.rows) {
-        const int64_t r1 = std::min(r0 + t.rows, g.oh), pixels = (r1 - r0) * g.ow;
-        const T* d = delta + (img * g.oh + r0) * g.ow * g.f;
-        for (int64_t grp = 0; grp < g.groups; ++grp) {
-          if (dkernel) {
-            im2col(g, in + img * g.h * g.w * g.c, grp, r0, r1, col);
-            blas::gemm<T>(true, false, kg, fg, pixels, T(1), col, kg, d + grp * fg, g.f, T(1),
-                          dk + grp * fg, g.f);
-          }
-          if (din_img) {
-            blas::gemm<T>(false, true, pixels, kg, fg, T(1), d + grp * fg, g.f, kernel + grp * fg,
-                          g.f, T(0), col, kg);
-            col2im(g, col, grp, r0, r1, din_img);
-          }
-        }
+  sum_over_images(g.n, nt, dkernel, kg * g.f, [&](int64_t img, T* dk) {
+    T* col = scratch<T>(kTile, t.rows * g.ow * kg);
+    for (int64_t r0 = 0; r0 < g.oh; r0 += t.rows) {
+      const int64_t r1 = std::min(r0 + t.rows, g.oh), pixels = (r1 - r0) * g.ow;
+      const T* d = delta + (img * g.oh + r0) * g.ow * g.f;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col(g, in + img * g.h * g.w * g.c, grp, r0, r1, col);
+        blas::gemm<T>(true, false, kg, fg, pixels, T(1), col, kg, d + grp * fg, g.f, T(1),
+                      dk + grp * fg, g.f);
+      }
+    }
+  });
+}
+
+// din = col2im(delta kernel^T); threads take whole images (their pixels never overlap).
+template <class T>
+void im2col_data(const Geometry& g, const T* delta, const T* kernel, T* din, int n_threads) {
+  const int64_t kg = g.k_group(), fg = g.f_group();
+  const Tiling t = tiling<T>(g);
+  const int nt = team(n_threads, double(g.pixels()) * kg * g.f, g.n);
+  blas::SingleThreaded one_blas_thread;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int64_t img = 0; img < g.n; ++img) {
+    T* col = scratch<T>(kTile, t.rows * g.ow * kg);
+    T* image = din + img * g.h * g.w * g.c;
+    std::fill(image, image + g.h * g.w * g.c, T(0));
+    for (int64_t r0 = 0; r0 < g.oh; r0 += t.rows) {
+      const int64_t r1 = std::min(r0 + t.rows, g.oh), pixels = (r1 - r0) * g.ow;
+      const T* d = delta + (img * g.oh + r0) * g.ow * g.f;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        blas::gemm<T>(false, true, pixels, kg, fg, T(1), d + grp * fg, g.f, kernel + grp * fg,
+                      g.f, T(0), col, kg);
+        col2im(g, col, grp, r0, r1, image);
       }
     }
   }
-  if (dkernel)
-    for (int p = 0; p + 1 < nt; ++p)
-      for (int64_t e = 0; e < ksize; ++e) dkernel[e] += parts[p * ksize + e];
+}
+
+// --- the direct and depthwise loops (conv2d_isa.cpp) on a zero-padded copy of the input ---
+
+// Output pixels per call of a filter-gradient loop: their delta rows (a 4-vector block of
+// filters, 256 bytes each in float) stay in L1 while every tap and channel block reads them.
+constexpr int64_t kPixelBlock = 128;
+
+// The width and height of the padded input that output rows [0, oh) read (pad_left zero
+// columns and pad_top zero rows first).
+int64_t padded_width(const Geometry& g) {
+  return (g.ow - 1) * g.stride_w + (g.kw - 1) * g.dilation_w + 1;
+}
+
+int64_t padded_rows(const Geometry& g, int64_t out_rows) {
+  return (out_rows - 1) * g.stride_h + (g.kh - 1) * g.dilation_h + 1;
+}
+
+// buf (rows x wp x c) = input rows iy0.. of one image (iy0 may be negative), columns from
+// -pad_left: zero outside the image. Needs pad_left >= 0.
+template <class T>
+void pad_rows(const Geometry& g, const T* image, int64_t iy0, int64_t rows, int64_t wp, T* buf) {
+  const int64_t left = std::min(g.pad_left, wp), inside = std::clamp<int64_t>(wp - left, 0, g.w);
+  for (int64_t yy = 0; yy < rows; ++yy) {
+    T* dst = buf + yy * wp * g.c;
+    const int64_t iy = iy0 + yy;
+    if (iy < 0 || iy >= g.h) {
+      std::fill(dst, dst + wp * g.c, T(0));
+      continue;
+    }
+    std::fill(dst, dst + left * g.c, T(0));
+    std::memcpy(dst + left * g.c, image + iy * g.w * g.c, inside * g.c * sizeof(T));
+    std::fill(dst + (left + inside) * g.c, dst + wp * g.c, T(0));
+  }
+}
+
+// Per-thread offset tables into a padded buffer of width wp (int64 slot 0: taps or kernel
+// rows, slot 1: pixels). Taps (i, j) from a pixel's first:
+const int64_t* tap_offsets(const Geometry& g, int64_t wp) {
+  int64_t* off = scratch<int64_t>(0, g.kh * g.kw);
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j = 0; j < g.kw; ++j)
+      off[i * g.kw + j] = (i * g.dilation_h * wp + j * g.dilation_w) * g.c;
+  return off;
+}
+
+// Kernel rows (tap (i, j), channel ci of the group) from a pixel's first tap:
+const int64_t* kernel_offsets(const Geometry& g, int64_t wp) {
+  const int64_t cg = g.c_group();
+  int64_t* off = scratch<int64_t>(0, g.k_group());
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j = 0; j < g.kw; ++j)
+      for (int64_t ci = 0; ci < cg; ++ci)
+        off[(i * g.kw + j) * cg + ci] = (i * g.dilation_h * wp + j * g.dilation_w) * g.c + ci;
+  return off;
+}
+
+// The first tap of output pixels p0.. (row-major over the image) in a buffer whose first row
+// is that of output row `first_row`:
+const int64_t* pixel_offsets(const Geometry& g, int64_t wp, int64_t first_row, int64_t p0,
+                             int64_t count) {
+  int64_t* off = scratch<int64_t>(1, count);
+  for (int64_t q = 0; q < count; ++q) {
+    const int64_t oy = (p0 + q) / g.ow - first_row, ox = (p0 + q) % g.ow;
+    off[q] = (oy * g.stride_h * wp + ox * g.stride_w) * g.c;
+  }
+  return off;
+}
+
+// out = conv(in, kernel) by tiles of output rows (image, rows [r0, r1)) on threads, each
+// tile's input padded into the thread's buffer; body(buf, wp, pix, pixels, tile) computes the
+// tile's pixels, then (when `fuse`) the epilogue runs on it while it is in cache.
+template <class T, class Body>
+void padded_tiles(const Geometry& g, const T* in, const T* bias, Activation act, bool fuse,
+                  T* out, int n_threads, const Body& body) {
+  const dense::Kernels<T>& kern = dense::kernels<T>();
+  const int64_t wp = padded_width(g);
+  const int64_t row_bytes = g.stride_h * wp * g.c * static_cast<int64_t>(sizeof(T));
+  const int64_t rows = std::clamp<int64_t>(kTileBytes / row_bytes, 1, g.oh);
+  const int64_t per_image = (g.oh + rows - 1) / rows, tasks = g.n * per_image;
+  const int nt = team(n_threads, double(g.pixels()) * g.k_group() * g.f, tasks);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t img = task / per_image;
+    const int64_t r0 = (task % per_image) * rows, r1 = std::min(r0 + rows, g.oh);
+    const int64_t rows_in = padded_rows(g, r1 - r0), pixels = (r1 - r0) * g.ow;
+    T* buf = scratch<T>(kTile, rows_in * wp * g.c);
+    pad_rows(g, in + img * g.h * g.w * g.c, r0 * g.stride_h - g.pad_top, rows_in, wp, buf);
+    T* tile = out + (img * g.oh + r0) * g.ow * g.f;
+    body(buf, wp, pixel_offsets(g, wp, r0, r0 * g.ow, pixels), pixels, tile);
+    if (fuse) kern.epilogue(tile, pixels, g.f, bias, act);
+  }
+}
+
+// dkernel = the filter gradient, image by image (sum_over_images): each image padded once
+// into the thread's buffer; body(buf, wp, pix, count, d, part) adds the pixels p0.. of one
+// block, their delta rows at d.
+template <class T, class Body>
+void padded_filter(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads,
+                   const Body& body) {
+  const int64_t wp = padded_width(g), hp = padded_rows(g, g.oh), per_image = g.oh * g.ow;
+  const int nt = team(n_threads, double(g.pixels()) * g.k_group() * g.f, g.n);
+  sum_over_images(g.n, nt, dkernel, g.k_group() * g.f, [&](int64_t img, T* part) {
+    T* buf = scratch<T>(kTile, hp * wp * g.c);
+    pad_rows(g, in + img * g.h * g.w * g.c, -g.pad_top, hp, wp, buf);
+    for (int64_t p0 = 0; p0 < per_image; p0 += kPixelBlock) {
+      const int64_t count = std::min(kPixelBlock, per_image - p0);
+      body(buf, wp, pixel_offsets(g, wp, 0, p0, count), count,
+           delta + (img * per_image + p0) * g.f, part);
+    }
+  });
+}
+
+template <class T>
+void direct_convolve(const Geometry& g, const T* in, const T* kernel, const T* bias,
+                     Activation act, bool fuse, T* out, int n_threads) {
+  const Kernels<T>& direct = kernels<T>();
+  const int64_t cg = g.c_group(), fg = g.f_group();
+  padded_tiles(g, in, bias, act, fuse, out, n_threads,
+               [&](const T* buf, int64_t wp, const int64_t* pix, int64_t pixels, T* tile) {
+                 const int64_t* koff = kernel_offsets(g, wp);
+                 for (int64_t grp = 0; grp < g.groups; ++grp)
+                   direct.forward_pixels(buf + grp * cg, pix, pixels, koff, g.k_group(),
+                                         kernel + grp * fg, g.f, fg, tile + grp * fg, g.f);
+               });
+}
+
+template <class T>
+void direct_filter(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads) {
+  const Kernels<T>& direct = kernels<T>();
+  const int64_t cg = g.c_group(), fg = g.f_group();
+  padded_filter(g, in, delta, dkernel, n_threads,
+                [&](const T* buf, int64_t wp, const int64_t* pix, int64_t count, const T* d,
+                    T* part) {
+                  const int64_t* koff = kernel_offsets(g, wp);
+                  for (int64_t grp = 0; grp < g.groups; ++grp)
+                    direct.filter_pixels(buf + grp * cg, koff, g.k_group(), pix, count,
+                                         d + grp * fg, g.f, fg, part + grp * fg, g.f);
+                });
+}
+
+// Depthwise: groups == c > 1, the kernel (kh, kw, 1, c * m).
+bool is_depthwise(const Geometry& g) { return g.groups == g.c && g.groups > 1; }
+
+template <class T>
+void depthwise_convolve(const Geometry& g, const T* in, const T* kernel, const T* bias,
+                        Activation act, bool fuse, T* out, int n_threads) {
+  const Kernels<T>& loops = kernels<T>();
+  padded_tiles(g, in, bias, act, fuse, out, n_threads,
+               [&](const T* buf, int64_t wp, const int64_t* pix, int64_t pixels, T* tile) {
+                 loops.depthwise_forward(buf, pix, pixels, tap_offsets(g, wp), g.kh * g.kw, g.c,
+                                         g.f_group(), kernel, tile);
+               });
+}
+
+template <class T>
+void depthwise_filter(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads) {
+  const Kernels<T>& loops = kernels<T>();
+  padded_filter(g, in, delta, dkernel, n_threads,
+                [&](const T* buf, int64_t wp, const int64_t* pix, int64_t count, const T* d,
+                    T* part) {
+                  loops.depthwise_filter(buf, pix, count, tap_offsets(g, wp), g.kh * g.kw, g.c,
+                                         g.f_group(), d, part);
+                });
+}
+
+// din = the data gradient scattered into a padded image per thread, then cropped (input
+// pixels no output reads get zero).
+template <class T>
+void depthwise_data(const Geometry& g, const T* delta, const T* kernel, T* din, int n_threads) {
+  const Kernels<T>& loops = kernels<T>();
+  const int64_t wp = padded_width(g), hp = padded_rows(g, g.oh), per_image = g.oh * g.ow;
+  const int nt = team(n_threads, double(g.pixels()) * g.k_group() * g.f, g.n);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int64_t img = 0; img < g.n; ++img) {
+    T* buf = scratch<T>(kTile, hp * wp * g.c);
+    std::fill(buf, buf + hp * wp * g.c, T(0));
+    const int64_t* taps = tap_offsets(g, wp);
+    for (int64_t p0 = 0; p0 < per_image; p0 += kPixelBlock) {
+      const int64_t count = std::min(kPixelBlock, per_image - p0);
+      loops.depthwise_data(delta + (img * per_image + p0) * g.f,
+                           pixel_offsets(g, wp, 0, p0, count), count, taps, g.kh * g.kw, g.c,
+                           g.f_group(), kernel, buf);
+    }
+    T* image = din + img * g.h * g.w * g.c;
+    const int64_t inside = std::clamp<int64_t>(wp - g.pad_left, 0, g.w);
+    for (int64_t iy = 0; iy < g.h; ++iy) {
+      T* dst = image + iy * g.w * g.c;
+      const int64_t yy = iy + g.pad_top;
+      if (yy >= hp) {
+        std::fill(dst, dst + g.w * g.c, T(0));
+        continue;
+      }
+      std::memcpy(dst, buf + (yy * wp + g.pad_left) * g.c, inside * g.c * sizeof(T));
+      std::fill(dst + inside * g.c, dst + g.w * g.c, T(0));
+    }
+  }
+}
+
+// The data gradient as direct convolutions of delta (sub-pixel decomposition): along an axis
+// with stride s (dilation 1), the input positions x with (x + pad) % s == r are reached only
+// by the taps r, r + s, r + 2 s, ..., so each phase r is a stride-1 convolution of delta with
+// those taps, flipped; with stride 1 there is one phase, the whole kernel flipped.
+struct Phase {
+  int64_t residue, taps;   // the phase, and how many taps reach it
+  int64_t first, count;    // its input positions: (first + o) * s + residue - pad, o < count
+  int64_t before, after;   // the padding of delta its convolution reads (negative: cropped)
+};
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+Phase phase(int64_t residue, int64_t kernel, int64_t stride, int64_t pad, int64_t in_size,
+            int64_t out_size) {
+  Phase p{residue, residue < kernel ? (kernel - residue + stride - 1) / stride : 0, 0, 0, 0, 0};
+  p.first = -floor_div(residue - pad, stride);  // ceil((pad - residue) / stride)
+  p.count = floor_div(in_size - 1 + pad - residue, stride) - p.first + 1;
+  p.before = p.taps - 1 - p.first;
+  p.after = p.count - out_size - p.before + p.taps - 1;
+  return p;
+}
+
+// The phases along each axis, or none when the direct loops cannot run them: a dilated
+// strided axis, cropped delta, or (in 'valid' convolutions of large kernels on small inputs)
+// more than half again as many multiply-adds as the gradient has, most of them on padding.
+struct Phases {
+  std::vector<Phase> rows, cols;
+  bool usable = false;
+};
+
+Phases data_phases(const Geometry& g) {
+  Phases ph;
+  if ((g.stride_h > 1 && g.dilation_h > 1) || (g.stride_w > 1 && g.dilation_w > 1)) return ph;
+  for (int64_t r = 0; r < g.stride_h; ++r)
+    ph.rows.push_back(phase(r, g.kh, g.stride_h, g.pad_top, g.h, g.oh));
+  for (int64_t r = 0; r < g.stride_w; ++r)
+    ph.cols.push_back(phase(r, g.kw, g.stride_w, g.pad_left, g.w, g.ow));
+  double work = 0;
+  for (const Phase& y : ph.rows)
+    for (const Phase& x : ph.cols) {
+      if (y.taps == 0 || x.taps == 0 || y.count <= 0 || x.count <= 0) continue;
+      if (y.before < 0 || y.after < 0 || x.before < 0 || x.after < 0) return ph;
+      work += double(y.count * x.count) * (y.taps * x.taps);
+    }
+  ph.usable = 2 * work <= 3 * double(g.oh * g.ow) * (g.kh * g.kw);
+  return ph;
+}
+
+template <class T>
+void direct_data(const Geometry& g, const Phases& ph, const T* delta, const T* kernel, T* din,
+                 int n_threads) {
+  const int64_t cg = g.c_group(), fg = g.f_group();
+  const bool single = ph.rows.size() == 1 && ph.cols.size() == 1;
+  if (!single) std::fill(din, din + g.n * g.h * g.w * g.c, T(0));  // rows no tap reaches stay 0
+  for (const Phase& y : ph.rows)
+    for (const Phase& x : ph.cols) {
+      if (y.taps == 0 || x.taps == 0 || y.count <= 0 || x.count <= 0) continue;
+      // The taps of this phase, flipped, channel axes swapped: (y.taps, x.taps, fg, c).
+      T* flipped = scratch<T>(kFlipped, y.taps * x.taps * fg * g.c);
+      for (int64_t i = 0; i < y.taps; ++i)
+        for (int64_t j = 0; j < x.taps; ++j) {
+          const int64_t ki = y.residue + (y.taps - 1 - i) * g.stride_h;
+          const int64_t kj = x.residue + (x.taps - 1 - j) * g.stride_w;
+          const T* src = kernel + (ki * g.kw + kj) * cg * g.f;
+          T* dst = flipped + (i * x.taps + j) * fg * g.c;
+          for (int64_t grp = 0; grp < g.groups; ++grp)
+            for (int64_t ci = 0; ci < cg; ++ci)
+              for (int64_t fo = 0; fo < fg; ++fo)
+                dst[fo * g.c + grp * cg + ci] = src[ci * g.f + grp * fg + fo];
+        }
+      const Geometry pg = make_geometry(g.n, g.oh, g.ow, g.f, y.taps, x.taps, g.c, g.groups, 1, 1,
+                                        g.dilation_h, g.dilation_w, y.before, y.after, x.before,
+                                        x.after);
+      if (single) {  // stride 1: the phase is the whole input
+        direct_convolve<T>(pg, delta, flipped, nullptr, Activation::linear, false, din, n_threads);
+        continue;
+      }
+      T* part = scratch<T>(kPhase, pg.n * pg.oh * pg.ow * g.c);
+      direct_convolve<T>(pg, delta, flipped, nullptr, Activation::linear, false, part, n_threads);
+      const int64_t y0 = y.first * g.stride_h + y.residue - g.pad_top;
+      const int64_t x0 = x.first * g.stride_w + x.residue - g.pad_left;
+      for (int64_t img = 0; img < g.n; ++img)
+        for (int64_t o = 0; o < y.count; ++o)
+          for (int64_t q = 0; q < x.count; ++q)
+            std::memcpy(din + ((img * g.h + y0 + o * g.stride_h) * g.w + x0 + q * g.stride_w) * g.c,
+                        part + ((img * y.count + o) * x.count + q) * g.c, g.c * sizeof(T));
+    }
+}
+
+// --- the choice between them ---------------------------------------------------------------
+
+bool direct_geometry(const Geometry& g) {
+  return g.pad_top >= 0 && g.pad_bottom >= 0 && g.pad_left >= 0 && g.pad_right >= 0;
+}
+
+template <class T>
+bool has_direct() {
+  return kernels<T>().forward_pixels != nullptr;
+}
+
+template <class T>
+void convolve(const Geometry& g, const T* in, const T* kernel, const T* bias, Activation act,
+              bool fuse, T* out, int n_threads) {
+  fuse = fuse && (bias != nullptr || act != Activation::linear);
+  if (g.is_gemm())  // the BLAS runs outside any OpenMP region here, with its own threads
+    return dense::forward(in, g.pixels(), g.k_group(), kernel, g.f, fuse ? bias : nullptr,
+                          fuse ? act : Activation::linear, out, n_threads);
+  if (is_depthwise(g) && direct_geometry(g))
+    return depthwise_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
+  if (has_direct<T>() && direct_geometry(g))
+    return direct_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
+  im2col_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
+}
+
+template <class T>
+void filter_gradient(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads) {
+  if (g.is_gemm())
+    return blas::gemm<T>(true, false, g.k_group(), g.f, g.pixels(), T(1), in, g.k_group(), delta,
+                         g.f, T(0), dkernel, g.f);
+  if (is_depthwise(g) && direct_geometry(g)) return depthwise_filter(g, in, delta, dkernel, n_threads);
+  if (has_direct<T>() && direct_geometry(g)) return direct_filter(g, in, delta, dkernel, n_threads);
+  im2col_filter(g, in, delta, dkernel, n_threads);
+}
+
+template <class T>
+void data_gradient(const Geometry& g, const T* delta, const T* kernel, T* din, int n_threads) {
+  if (g.is_gemm())
+    return blas::gemm<T>(false, true, g.pixels(), g.k_group(), g.f, T(1), delta, g.f, kernel, g.f,
+                         T(0), din, g.k_group());
+  if (is_depthwise(g) && direct_geometry(g)) return depthwise_data(g, delta, kernel, din, n_threads);
+  // The direct data gradient convolves with c_group outputs per group: under 8, most vector
+  // lanes would idle where im2col's GEMM has kernel-size columns.
+  if (has_direct<T>() && g.c_group() >= 8) {
+    const Phases ph = data_phases(g);
+    if (ph.usable) return direct_data(g, ph, delta, kernel, din, n_threads);
+  }
+  im2col_data(g, delta, kernel, din, n_threads);
 }
 
 // Contiguous row ranges of a (rows x cols) matrix, one per thread.
@@ -209,7 +593,7 @@ const T* activation_delta(const T* out, const T* grad, int64_t rows, int64_t col
   if (dbias) std::fill(dbias, dbias + cols, T(0));
   const bool identity = act == Activation::linear;
   if (identity && dbias == nullptr) return grad;
-  T* delta = identity ? const_cast<T*>(grad) : scratch<T>(2, rows * cols);
+  T* delta = identity ? const_cast<T*>(grad) : scratch<T>(kDelta, rows * cols);
   const dense::Kernels<T>& kern = dense::kernels<T>();
   const int nt = epilogue_threads(n_threads, rows, cols, act);
   std::vector<T> parts(dbias ? nt * cols : 0, T(0));
@@ -274,7 +658,6 @@ void forward(const Geometry& g, const T* x, const T* kernel, const T* bias, Acti
              T* out, int n_threads) {
   require_blas();
   if (g.n == 0) return;
-  if (g.pointwise()) return dense::forward(x, g.pixels(), g.c, kernel, g.f, bias, act, out, n_threads);
   convolve(g, x, kernel, bias, act, true, out, n_threads);
 }
 
@@ -282,11 +665,10 @@ template <class T>
 void backward(const Geometry& g, const T* x, const T* kernel, const T* out, const T* grad_out,
               Activation act, T* dx, T* dkernel, T* dbias, int n_threads) {
   require_blas();
-  if (g.pointwise() && g.n > 0)
-    return dense::backward(x, g.pixels(), g.c, kernel, g.f, out, grad_out, act, dx, dkernel,
-                           dbias, n_threads);
   const T* delta = activation_delta(out, grad_out, g.pixels(), g.f, act, dbias, n_threads);
-  gradients(g, x, kernel, delta, dkernel, dx, n_threads);
+  if (g.n == 0) return std::fill(dkernel, dkernel + g.k_group() * g.f, T(0));
+  filter_gradient(g, x, delta, dkernel, n_threads);
+  if (dx) data_gradient(g, delta, kernel, dx, n_threads);
 }
 
 template <class T>
@@ -294,7 +676,7 @@ void transpose_forward(const Geometry& g, const T* x, const T* kernel, const T* 
                        Activation act, T* out, int n_threads) {
   require_blas();
   if (g.n == 0) return;
-  gradients<T>(g, nullptr, kernel, x, nullptr, out, n_threads);
+  data_gradient(g, x, kernel, out, n_threads);
   epilogue(out, g.n * g.h * g.w, g.c, bias, act, n_threads);
 }
 
@@ -304,8 +686,9 @@ void transpose_backward(const Geometry& g, const T* x, const T* kernel, const T*
                         int n_threads) {
   require_blas();
   const T* delta = activation_delta(out, grad_out, g.n * g.h * g.w, g.c, act, dbias, n_threads);
-  gradients<T>(g, delta, kernel, x, dkernel, nullptr, n_threads);
-  if (dx && g.n > 0) convolve<T>(g, delta, kernel, nullptr, Activation::linear, false, dx, n_threads);
+  if (g.n == 0) return std::fill(dkernel, dkernel + g.k_group() * g.f, T(0));
+  filter_gradient(g, delta, x, dkernel, n_threads);
+  if (dx) convolve<T>(g, delta, kernel, nullptr, Activation::linear, false, dx, n_threads);
 }
 
 TL_INSTANTIATE_CONV2D(float)

@@ -31,11 +31,15 @@ struct Geometry {
   int64_t f_group() const { return f / groups; }
   int64_t k_group() const { return kh * kw * c_group(); }  // rows of the kernel matrix
   int64_t pixels() const { return n * oh * ow; }          // rows of the output matrix
-  // A 1x1 kernel reading every input pixel once: the convolution is a plain GEMM over the
-  // pixels, x (n h w x c) times the kernel (c x f), with no im2col.
-  bool pointwise() const {
-    return kh == 1 && kw == 1 && stride_h == 1 && stride_w == 1 && groups == 1 &&
-           pad_top == 0 && pad_bottom == 0 && pad_left == 0 && pad_right == 0;
+  // The convolution is one GEMM, x as a (pixels x k_group) matrix times the kernel as a
+  // (k_group x f) one, with no im2col: a 1x1 kernel with stride 1 (x is n h w x c), or a
+  // kernel as large as the input (one output pixel per image, x is n x h w c: a dense layer);
+  // no padding, one group.
+  bool is_gemm() const {
+    const bool unpadded = pad_top == 0 && pad_bottom == 0 && pad_left == 0 && pad_right == 0;
+    const bool pointwise = kh == 1 && kw == 1 && stride_h == 1 && stride_w == 1;
+    const bool whole = kh == h && kw == w && dilation_h == 1 && dilation_w == 1;
+    return groups == 1 && unpadded && (pointwise || whole);
   }
 };
 
@@ -74,6 +78,42 @@ template <class T>
 void transpose_backward(const Geometry& g, const T* x, const T* kernel, const T* out,
                         const T* grad_out, Activation act, T* dx, T* dkernel, T* dbias,
                         int n_threads);
+
+// The direct loops (register-blocked, over the NHWC layout, no im2col), compiled once per SIMD
+// level (conv2d_isa.cpp) and chosen at run time; null at the levels that have none, where
+// im2col + BLAS runs instead. `in` is a zero-padded input, so no tap reads outside it.
+template <class T>
+struct Kernels {
+  // out[p * ldo + 0:nf] = sum over kernel rows k < k_count of in[pix_off[p] + koff[k]] *
+  // w[k * ldw + 0:nf], for output pixels p < pixels (pix_off: the input offset of each
+  // pixel's first tap; koff: that of each kernel row, a (tap, channel) pair, from it).
+  void (*forward_pixels)(const T* in, const int64_t* pix_off, int64_t pixels,
+                         const int64_t* koff, int64_t k_count, const T* w, int64_t ldw,
+                         int64_t nf, T* out, int64_t ldo);
+  // dw[k * ldw + 0:nf] += sum over p < pixels of in[pix_off[p] + koff[k]] * d[p * ldd + 0:nf],
+  // for kernel rows k < k_count.
+  void (*filter_pixels)(const T* in, const int64_t* koff, int64_t k_count,
+                        const int64_t* pix_off, int64_t pixels, const T* d, int64_t ldd,
+                        int64_t nf, T* dw, int64_t ldw);
+  // Depthwise convolutions (groups == c, m = f / c filters per channel; output channel
+  // ch * m + j is input channel ch through filter j), at every level. tap_off: the input
+  // offset of each tap from a pixel's first. out[p * f + ch * m + j] = sum over taps t of
+  // in[pix_off[p] + tap_off[t] + ch] * w[t * f + ch * m + j]:
+  void (*depthwise_forward)(const T* in, const int64_t* pix_off, int64_t pixels,
+                            const int64_t* tap_off, int64_t taps, int64_t c, int64_t m,
+                            const T* w, T* out);
+  // dw[t * f + ch * m + j] += sum over p of in[pix_off[p] + tap_off[t] + ch] * d[p * f + ch * m + j]:
+  void (*depthwise_filter)(const T* in, const int64_t* pix_off, int64_t pixels,
+                           const int64_t* tap_off, int64_t taps, int64_t c, int64_t m,
+                           const T* d, T* dw);
+  // din[pix_off[p] + tap_off[t] + ch] += sum over j of d[p * f + ch * m + j] * w[t * f + ch * m + j]:
+  void (*depthwise_data)(const T* d, const int64_t* pix_off, int64_t pixels,
+                         const int64_t* tap_off, int64_t taps, int64_t c, int64_t m, const T* w,
+                         T* din);
+};
+
+template <class T>
+const Kernels<T>& kernels();  // for the active SIMD level
 
 #define TL_INSTANTIATE_CONV2D(T)                                                              \
   template void forward<T>(const Geometry&, const T*, const T*, const T*, Activation, T*, int); \

@@ -173,7 +173,7 @@ template <class T>
 void forward(const Geometry& g, const T* x, const T* kernel, const T* bias, Activation act,
              T* out, int n_threads) {
   if (g.n == 0) return;
-  if (g.pointwise()) return dense::forward(x, g.pixels(), g.c, kernel, g.f, bias, act, out, n_threads);
+  if (g.is_gemm()) return dense::forward(x, g.pixels(), g.k_group(), kernel, g.f, bias, act, out, n_threads);
   convolve(g, x, kernel, out);
   dense::epilogue(out, g.pixels(), g.f, bias, act);
 }
@@ -181,8 +181,8 @@ void forward(const Geometry& g, const T* x, const T* kernel, const T* bias, Acti
 template <class T>
 void backward(const Geometry& g, const T* x, const T* kernel, const T* out, const T* grad_out,
               Activation act, T* dx, T* dkernel, T* dbias, int n_threads) {
-  if (g.pointwise() && g.n > 0)
-    return dense::backward(x, g.pixels(), g.c, kernel, g.f, out, grad_out, act, dx, dkernel,
+  if (g.is_gemm() && g.n > 0)
+    return dense::backward(x, g.pixels(), g.k_group(), kernel, g.f, out, grad_out, act, dx, dkernel,
                            dbias, n_threads);
   blas::Buffer<T> buffer(act == Activation::linear ? 0 : g.pixels() * g.f);
   const T* delta = activation_delta(out, grad_out, g.pixels(), g.f, act, dbias, buffer);

@@ -9,7 +9,8 @@ Jacobian product of the convolution it transposes (torch autograd, differentiate
 gradients). The grid: strides 1-3, dilations 1-2, groups (and depthwise), odd and even sizes,
 'valid' / 'same' (asymmetric same: the extra pixel bottom/right) and causal paddings, channel
 counts that are multiples of no vector width, batch 1, kernels larger than the input ('same'),
-1x1 kernels (the plain-GEMM path), every fused activation, float32 and float64.
+1x1 kernels (the plain-GEMM path), shapes the AVX-512 direct loops take (filter and channel
+tails, several filter and pixel blocks), every fused activation, float32 and float64.
 Tolerances: rtol 1e-5 (float32) or 1e-11 (float64), with an absolute term of the same size
 times the largest reference value (sums of products lose digits relative to the largest terms).
 """
@@ -179,7 +180,30 @@ CASES = [
     (3, 5, 6, 17, 1, 1, 19, 1, (1, 1), (1, 1), "valid"),     # 1x1: one GEMM, no im2col
     (2, 6, 7, 17, 1, 1, 19, 1, (2, 2), (1, 1), "valid"),     # 1x1 with stride: im2col
     (1, 6, 5, 4, 3, 3, 3, 1, (1, 1), (1, 1), ((2, 0), (-1, 1))),  # explicit, a negative pad
-    (2, 28, 28, 20, 3, 3, 33, 1, (1, 1), (1, 1), "same"),    # several row tiles per image
+    # shapes the AVX-512 direct loops take (16+ filters and 4+ channels per group): one full
+    # vector of filters, two filter blocks (64 + 16), 64 + 6, groups, pixel and channel tails
+    (2, 9, 10, 24, 3, 3, 16, 1, (1, 1), (1, 1), "same"),
+    (1, 11, 13, 19, 3, 3, 80, 1, (2, 2), (1, 1), "same"),
+    (2, 10, 9, 17, 3, 2, 70, 1, (1, 1), (2, 1), "valid"),
+    (2, 8, 8, 32, 3, 3, 48, 2, (1, 1), (1, 1), "same"),
+    (1, 7, 30, 8, 5, 5, 64, 1, (1, 1), (1, 1), "same"),
+    (1, 9, 8, 16, 2, 2, 32, 1, (1, 1), (1, 1), "same"),
+    # strided data gradients by phases (taps r, r + s, ...; a phase no tap reaches with 1x1)
+    (2, 14, 14, 16, 5, 5, 24, 1, (2, 2), (1, 1), ((1, 2), (1, 2))),  # DCGAN's transposes
+    (1, 13, 12, 12, 3, 3, 20, 1, (3, 2), (1, 1), "same"),
+    (2, 9, 8, 16, 1, 1, 32, 1, (2, 2), (1, 1), "valid"),    # ResNet's 1x1 shortcut
+    (1, 12, 11, 16, 4, 3, 16, 2, (2, 3), (1, 1), "valid"),
+    # the depthwise loops: vectors of channels and their tails, multipliers, strides
+    (2, 9, 8, 21, 3, 3, 21, 21, (1, 1), (2, 2), "same"),
+    (1, 8, 9, 18, 3, 2, 36, 18, (2, 2), (1, 1), "valid"),
+    (1, 7, 7, 40, 3, 3, 40, 40, (2, 2), (1, 1), "same"),
+]
+
+# Sizes for the CPU's tiling (several im2col row tiles per image, several pixel blocks of the
+# direct filter gradient): CPU only, the emulation would take minutes over them.
+TILING_CASES = [
+    (2, 28, 28, 20, 3, 3, 33, 1, (1, 1), (1, 1), "same"),
+    (1, 40, 40, 64, 3, 3, 64, 1, (1, 1), (1, 1), "same"),
 ]
 
 
@@ -194,6 +218,13 @@ def case_id(case):
 def test_conv_matches_torch(backend, rng, dtype, case):
     check_conv(rng, case, dtype, "relu")
     check_conv(rng, case, dtype, "linear", bias=False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", TILING_CASES, ids=case_id)
+def test_cpu_tiling(rng, dtype, case):
+    check_conv(rng, case, dtype, "relu")
+    check_transpose(rng, case, dtype, "linear")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -241,7 +272,7 @@ def test_every_simd_level(rng, level, dtype):
     previous = _cpu.simd_level()
     _cpu.set_simd_level(level)
     try:
-        for case in CASES:
+        for case in CASES + TILING_CASES:
             check_conv(rng, case, dtype, "elu")
         check_transpose(rng, CASES[3], dtype, "sigmoid")
     finally:
