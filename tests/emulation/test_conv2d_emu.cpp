@@ -4,7 +4,8 @@
 // forward pass, the backward pass (with and without dx and bias), the transposed convolution
 // both ways, strides, dilations, groups (depthwise too), asymmetric and negative paddings,
 // 1x1 kernels (the dense path), chunks of several images and the empty batch, at sizes that
-// are not multiples of a block or a vector.
+// are not multiples of a block or a vector; on the CPU side also the direct and depthwise
+// loops, so the sanitizers check them too.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -130,6 +131,9 @@ int main() {
   compare<double>({2, 1, 13, 5, 1, 3, 6, 1, 1, 1, 1, 3, 0, 0, 6, 0}, Activation::relu, false, true, 1e-10);  // causal 1-D
   compare<double>({3, 5, 6, 17, 1, 1, 19, 1, 1, 1, 1, 1, 0, 0, 0, 0}, Activation::relu, true, true, 1e-10);  // 1x1: dense
   compare<float>({3, 12, 11, 33, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1}, Activation::relu, true, false, 1e-4f);
+  // the CPU's AVX-512 direct loops (a strided data gradient by phases) and depthwise loops
+  compare<float>({2, 9, 10, 24, 3, 3, 40, 1, 2, 2, 1, 1, 0, 1, 0, 1}, Activation::elu, true, true, 1e-4f);
+  compare<double>({1, 7, 8, 20, 3, 3, 40, 20, 1, 1, 1, 1, 1, 1, 1, 1}, Activation::relu, true, true, 1e-10);
   // 14 MB of im2col columns per image: 4 images per 64 MiB chunk, two chunks (the transposed
   // convolution runs the same chunk loops; skipped here, the emulation takes a minute for it)
   compare<double>({5, 48, 48, 16, 7, 7, 3, 1, 1, 1, 1, 1, 3, 3, 3, 3}, Activation::relu, true, true,
