@@ -515,48 +515,62 @@ bool direct_geometry(const Geometry& g) {
   return g.pad_top >= 0 && g.pad_bottom >= 0 && g.pad_left >= 0 && g.pad_right >= 0;
 }
 
+// Forward and filter gradient: one GEMM when the convolution is one; the depthwise loops for
+// depthwise convolutions; the AVX-512 direct loops where the level has them; else im2col.
+// The padded copies the loops read need non-negative paddings.
 template <class T>
-bool has_direct() {
-  return kernels<T>().forward_pixels != nullptr;
+Algorithm forward_choice(const Geometry& g) {
+  if (g.is_gemm()) return Algorithm::gemm;
+  if (!direct_geometry(g)) return Algorithm::im2col;
+  if (is_depthwise(g)) return Algorithm::depthwise;
+  return kernels<T>().forward_pixels ? Algorithm::direct : Algorithm::im2col;
+}
+
+// The data gradient: the direct loops convolve with c_group outputs per group (under 8,
+// most vector lanes would idle where im2col's GEMM has kernel-size columns), by phases.
+template <class T>
+Algorithm data_choice(const Geometry& g) {
+  const Algorithm a = forward_choice<T>(g);
+  if (a != Algorithm::direct) return a;
+  return g.c_group() >= 8 && data_phases(g).usable ? Algorithm::direct : Algorithm::im2col;
 }
 
 template <class T>
 void convolve(const Geometry& g, const T* in, const T* kernel, const T* bias, Activation act,
               bool fuse, T* out, int n_threads) {
   fuse = fuse && (bias != nullptr || act != Activation::linear);
-  if (g.is_gemm())  // the BLAS runs outside any OpenMP region here, with its own threads
-    return dense::forward(in, g.pixels(), g.k_group(), kernel, g.f, fuse ? bias : nullptr,
-                          fuse ? act : Activation::linear, out, n_threads);
-  if (is_depthwise(g) && direct_geometry(g))
-    return depthwise_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
-  if (has_direct<T>() && direct_geometry(g))
-    return direct_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
-  im2col_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
+  switch (forward_choice<T>(g)) {
+    case Algorithm::gemm:  // the BLAS runs outside any OpenMP region here, with its own threads
+      return dense::forward(in, g.pixels(), g.k_group(), kernel, g.f, fuse ? bias : nullptr,
+                            fuse ? act : Activation::linear, out, n_threads);
+    case Algorithm::depthwise: return depthwise_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
+    case Algorithm::direct: return direct_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
+    case Algorithm::im2col: return im2col_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
+  }
 }
 
 template <class T>
 void filter_gradient(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads) {
-  if (g.is_gemm())
-    return blas::gemm<T>(true, false, g.k_group(), g.f, g.pixels(), T(1), in, g.k_group(), delta,
-                         g.f, T(0), dkernel, g.f);
-  if (is_depthwise(g) && direct_geometry(g)) return depthwise_filter(g, in, delta, dkernel, n_threads);
-  if (has_direct<T>() && direct_geometry(g)) return direct_filter(g, in, delta, dkernel, n_threads);
-  im2col_filter(g, in, delta, dkernel, n_threads);
+  switch (forward_choice<T>(g)) {
+    case Algorithm::gemm:
+      return blas::gemm<T>(true, false, g.k_group(), g.f, g.pixels(), T(1), in, g.k_group(),
+                           delta, g.f, T(0), dkernel, g.f);
+    case Algorithm::depthwise: return depthwise_filter(g, in, delta, dkernel, n_threads);
+    case Algorithm::direct: return direct_filter(g, in, delta, dkernel, n_threads);
+    case Algorithm::im2col: return im2col_filter(g, in, delta, dkernel, n_threads);
+  }
 }
 
 template <class T>
 void data_gradient(const Geometry& g, const T* delta, const T* kernel, T* din, int n_threads) {
-  if (g.is_gemm())
-    return blas::gemm<T>(false, true, g.pixels(), g.k_group(), g.f, T(1), delta, g.f, kernel, g.f,
-                         T(0), din, g.k_group());
-  if (is_depthwise(g) && direct_geometry(g)) return depthwise_data(g, delta, kernel, din, n_threads);
-  // The direct data gradient convolves with c_group outputs per group: under 8, most vector
-  // lanes would idle where im2col's GEMM has kernel-size columns.
-  if (has_direct<T>() && g.c_group() >= 8) {
-    const Phases ph = data_phases(g);
-    if (ph.usable) return direct_data(g, ph, delta, kernel, din, n_threads);
+  switch (data_choice<T>(g)) {
+    case Algorithm::gemm:
+      return blas::gemm<T>(false, true, g.pixels(), g.k_group(), g.f, T(1), delta, g.f, kernel,
+                           g.f, T(0), din, g.k_group());
+    case Algorithm::depthwise: return depthwise_data(g, delta, kernel, din, n_threads);
+    case Algorithm::direct: return direct_data(g, data_phases(g), delta, kernel, din, n_threads);
+    case Algorithm::im2col: return im2col_data(g, delta, kernel, din, n_threads);
   }
-  im2col_data(g, delta, kernel, din, n_threads);
 }
 
 // Contiguous row ranges of a (rows x cols) matrix, one per thread.
@@ -691,6 +705,18 @@ void transpose_backward(const Geometry& g, const T* x, const T* kernel, const T*
   if (dx) convolve<T>(g, delta, kernel, nullptr, Activation::linear, false, dx, n_threads);
 }
 
+const char* algorithm_name(Algorithm a) {
+  constexpr const char* names[] = {"gemm", "depthwise", "direct", "im2col"};
+  return names[static_cast<int>(a)];
+}
+
+template <class T>
+Algorithms algorithms(const Geometry& g) {
+  return {forward_choice<T>(g), forward_choice<T>(g), data_choice<T>(g)};
+}
+
+template Algorithms algorithms<float>(const Geometry&);
+template Algorithms algorithms<double>(const Geometry&);
 TL_INSTANTIATE_CONV2D(float)
 TL_INSTANTIATE_CONV2D(double)
 

@@ -79,6 +79,19 @@ void transpose_backward(const Geometry& g, const T* x, const T* kernel, const T*
                         const T* grad_out, Activation act, T* dx, T* dkernel, T* dbias,
                         int n_threads);
 
+// The algorithm each pass runs, chosen per shape at the active SIMD level (measurements in
+// docs/architecture.md): one BLAS GEMM (1x1 kernels with stride 1, kernels as large as the
+// input), the depthwise loops (groups == c), the AVX-512 direct loops, or im2col + BLAS.
+enum class Algorithm : int { gemm, depthwise, direct, im2col };
+const char* algorithm_name(Algorithm a);
+
+struct Algorithms {
+  Algorithm forward, filter, data;  // data: the data gradient, and transposed forward
+};
+
+template <class T>
+Algorithms algorithms(const Geometry& g);
+
 // The direct loops (register-blocked, over the NHWC layout, no im2col), compiled once per SIMD
 // level (conv2d_isa.cpp) and chosen at run time; null at the levels that have none, where
 // im2col + BLAS runs instead. `in` is a zero-padded input, so no tap reads outside it.

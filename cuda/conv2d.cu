@@ -118,9 +118,13 @@ void gemm_data(const Geometry& g, int64_t pixels, const T* delta, const T* kerne
                   g.f, T(0), col + grp * kg, g.groups * kg);
 }
 
-// out = conv(in, kernel), chunk by chunk of images.
+// out = conv(in, kernel): one GEMM when the convolution is one (Geometry::is_gemm), else
+// im2col chunk by chunk of images.
 template <class T>
 void convolve(const Geometry& g, const T* in, const T* kernel, T* out) {
+  if (g.is_gemm())
+    return blas::gemm<T>(false, false, g.pixels(), g.f, g.k_group(), T(1), in, g.k_group(),
+                         kernel, g.f, T(0), out, g.f);
   const int64_t chunk = chunk_images<T>(g), per_image = g.oh * g.ow;
   blas::Buffer<T> col(chunk * per_image * column_count(g));
   for (int64_t img0 = 0; img0 < g.n; img0 += chunk) {
@@ -131,13 +135,23 @@ void convolve(const Geometry& g, const T* in, const T* kernel, T* out) {
 }
 
 // From delta (the gradient of conv's output): dkernel = sum of im2col(in)^T delta (when not
-// null) and din = col2im(delta kernel^T) (when not null), chunk by chunk.
+// null) and din = col2im(delta kernel^T) (when not null): two GEMMs when the convolution is
+// one, else chunk by chunk.
 template <class T>
 void gradients(const Geometry& g, const T* in, const T* kernel, const T* delta, T* dkernel, T* din) {
   if (g.n == 0) {
     if (dkernel)
       check(cudaMemsetAsync(dkernel, 0, g.kh * g.kw * (g.c / g.groups) * g.f * sizeof(T), blas::stream()),
             "cudaMemsetAsync");
+    return;
+  }
+  if (g.is_gemm()) {
+    if (dkernel)
+      blas::gemm<T>(true, false, g.k_group(), g.f, g.pixels(), T(1), in, g.k_group(), delta, g.f,
+                    T(0), dkernel, g.f);
+    if (din)
+      blas::gemm<T>(false, true, g.pixels(), g.k_group(), g.f, T(1), delta, g.f, kernel, g.f, T(0),
+                    din, g.k_group());
     return;
   }
   const int64_t chunk = chunk_images<T>(g), per_image = g.oh * g.ow;
@@ -171,19 +185,15 @@ const T* activation_delta(const T* out, const T* grad, int64_t rows, int64_t col
 
 template <class T>
 void forward(const Geometry& g, const T* x, const T* kernel, const T* bias, Activation act,
-             T* out, int n_threads) {
+             T* out, int) {
   if (g.n == 0) return;
-  if (g.is_gemm()) return dense::forward(x, g.pixels(), g.k_group(), kernel, g.f, bias, act, out, n_threads);
   convolve(g, x, kernel, out);
   dense::epilogue(out, g.pixels(), g.f, bias, act);
 }
 
 template <class T>
 void backward(const Geometry& g, const T* x, const T* kernel, const T* out, const T* grad_out,
-              Activation act, T* dx, T* dkernel, T* dbias, int n_threads) {
-  if (g.is_gemm() && g.n > 0)
-    return dense::backward(x, g.pixels(), g.k_group(), kernel, g.f, out, grad_out, act, dx, dkernel,
-                           dbias, n_threads);
+              Activation act, T* dx, T* dkernel, T* dbias, int) {
   blas::Buffer<T> buffer(act == Activation::linear ? 0 : g.pixels() * g.f);
   const T* delta = activation_delta(out, grad_out, g.pixels(), g.f, act, dbias, buffer);
   gradients(g, x, kernel, delta, dkernel, dx);
@@ -207,6 +217,14 @@ void transpose_backward(const Geometry& g, const T* x, const T* kernel, const T*
   if (dx && g.n > 0) convolve(g, delta, kernel, dx);
 }
 
+template <class T>
+Algorithms algorithms(const Geometry& g) {
+  const Algorithm a = g.is_gemm() ? Algorithm::gemm : Algorithm::im2col;
+  return {a, a, a};
+}
+
+template Algorithms algorithms<float>(const Geometry&);
+template Algorithms algorithms<double>(const Geometry&);
 TL_INSTANTIATE_CONV2D(float)
 TL_INSTANTIATE_CONV2D(double)
 

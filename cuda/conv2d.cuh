@@ -10,7 +10,13 @@
 namespace tl::cuda::conv2d {
 
 using ::tl::conv2d::Activation;
+using ::tl::conv2d::Algorithm;
+using ::tl::conv2d::Algorithms;
 using ::tl::conv2d::Geometry;
+
+// One GEMM when the convolution is one (Geometry::is_gemm), else im2col + cuBLAS.
+template <class T>
+Algorithms algorithms(const Geometry& g);
 
 template <class T>
 void forward(const Geometry& g, const T* x, const T* kernel, const T* bias, Activation act,

@@ -195,6 +195,20 @@ void transpose_backward(py::handle x, py::handle kernel, py::handle out, py::han
                                 DB.ptr<double>(), n_threads);
 }
 
+py::dict algorithms(py::handle x, py::handle kernel, Pair strides, Padding padding, Pair dilation,
+                    int64_t groups) {
+  const Array X = tensor4(x, "x"), K = tensor4(kernel, "kernel");
+  same_dtype(K, X);
+  const Geometry g = geometry(X.shape, K, strides, padding, dilation, groups);
+  const tl::conv2d::Algorithms a =
+      X.itemsize == 4 ? kernels::algorithms<float>(g) : kernels::algorithms<double>(g);
+  py::dict out;
+  out["forward"] = tl::conv2d::algorithm_name(a.forward);
+  out["filter"] = tl::conv2d::algorithm_name(a.filter);
+  out["data"] = tl::conv2d::algorithm_name(a.data);
+  return out;
+}
+
 }  // namespace
 
 void tl::bind::bind_conv2d(py::module_& m) {
@@ -218,4 +232,8 @@ void tl::bind::bind_conv2d(py::module_& m) {
         py::arg("dilation"), py::arg("groups"), py::arg("activation"), py::arg("dx"),
         py::arg("dkernel"), py::arg("dbias"), py::arg("n_threads") = 0,
         "Gradients of conv2d_transpose_forward into dx (or None), dkernel and dbias (or None).");
+  m.def("conv2d_algorithms", &algorithms, py::arg("x"), py::arg("kernel"), py::arg("strides"),
+        py::arg("padding"), py::arg("dilation"), py::arg("groups"),
+        "The algorithm each pass would run on these arrays: {'forward', 'filter', 'data'} -> "
+        "'gemm', 'depthwise', 'direct' or 'im2col'.");
 }

@@ -397,3 +397,34 @@ def test_bad_input_is_rejected():
                                       out=np.zeros((1, 5, 5, 3)))
     with pytest.raises(ValueError, match="padding must be 'valid', 'same' or 'causal'"):
         _ops.conv_padding(5, 3, 1, 1, "full")
+
+
+def test_algorithm_choice():
+    """The per-shape choice the tests above rely on to reach every path."""
+    f32 = np.float32
+    x = np.zeros((2, 8, 8, 16), f32)
+    same3, valid = ((1, 1), (1, 1)), ((0, 0), (0, 0))
+
+    def choice(kernel, strides=(1, 1), padding=same3, groups=1):
+        return _ops.conv2d_algorithms(x, np.zeros(kernel, f32), strides, padding, (1, 1), groups)
+
+    assert choice((1, 1, 16, 8), padding=valid) == dict.fromkeys(("forward", "filter", "data"), "gemm")
+    assert choice((8, 8, 16, 8), padding=valid)["forward"] == "gemm"  # a dense layer
+    assert choice((3, 3, 1, 16), groups=16)["data"] == "depthwise"
+    assert choice((3, 3, 16, 8), padding=((1, 1), (-1, 1)))["forward"] == "im2col"  # cropped
+    previous = _cpu.simd_level()
+    try:
+        for level in SIMD_LEVELS:
+            if ["baseline", "avx2", "avx512"].index(level) > ["baseline", "avx2", "avx512"].index(
+                    _cpu.simd_detected()):
+                continue
+            _cpu.set_simd_level(level)
+            expected = "direct" if level == "avx512" else "im2col"
+            assert choice((3, 3, 16, 24), strides=(2, 2)) == dict.fromkeys(
+                ("forward", "filter", "data"), expected)
+            # few channels per group: the data gradient stays with im2col
+            assert choice((3, 3, 4, 24), groups=4)["data"] == "im2col"
+    finally:
+        _cpu.set_simd_level(previous)
+    with _ops.use_backend("cuda_emu"):
+        assert choice((3, 3, 16, 24))["forward"] == "im2col"

@@ -17,8 +17,9 @@ filters, input channels)``, and its strides, padding and dilation are that convo
 """
 from ._backend import array_namespace, module_for
 
-__all__ = ["conv2d_backward", "conv2d_forward", "conv2d_output_size", "conv2d_transpose_backward",
-           "conv2d_transpose_forward", "conv_padding", "conv_transpose_padding"]
+__all__ = ["conv2d_algorithms", "conv2d_backward", "conv2d_forward", "conv2d_output_size",
+           "conv2d_transpose_backward", "conv2d_transpose_forward", "conv_padding",
+           "conv_transpose_padding"]
 
 
 def _pair(v, name):
@@ -167,3 +168,14 @@ def conv2d_transpose_backward(x, kernel, out, grad_out, strides, padding, dilati
                                      _flat_padding(padding), _pair(dilation, "dilation"),
                                      int(groups), activation, dx, dkernel, dbias)
     return dx, dkernel, dbias
+
+
+def conv2d_algorithms(x, kernel, strides, padding, dilation, groups):
+    """The algorithm each pass of this convolution runs, chosen per shape (and, on the CPU, at
+    the active SIMD level): ``{"forward": ..., "filter": ..., "data": ...}`` with values
+    'gemm' (one BLAS GEMM), 'depthwise', 'direct' (AVX-512 loops) or 'im2col' (+ BLAS).
+    "data" is the data gradient, which is also the forward pass of a transposed convolution
+    (whose gradients are "forward" and "filter")."""
+    return module_for(x, kernel).conv2d_algorithms(x, kernel, _pair(strides, "strides"),
+                                                   _flat_padding(padding),
+                                                   _pair(dilation, "dilation"), int(groups))
