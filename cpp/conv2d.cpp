@@ -432,13 +432,14 @@ struct Phase {
 
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-Phase phase(int64_t residue, int64_t kernel, int64_t stride, int64_t pad, int64_t in_size,
-            int64_t out_size) {
+Phase phase(int64_t residue, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad,
+            int64_t in_size, int64_t out_size) {
   Phase p{residue, residue < kernel ? (kernel - residue + stride - 1) / stride : 0, 0, 0, 0, 0};
-  p.first = -floor_div(residue - pad, stride);  // ceil((pad - residue) / stride)
+  const int64_t extent = dilation * (p.taps - 1);  // dilation > 1 only with stride 1
+  p.first = -floor_div(residue - pad, stride);     // ceil((pad - residue) / stride)
   p.count = floor_div(in_size - 1 + pad - residue, stride) - p.first + 1;
-  p.before = p.taps - 1 - p.first;
-  p.after = p.count - out_size - p.before + p.taps - 1;
+  p.before = extent - p.first;
+  p.after = p.count - out_size - p.before + extent;
   return p;
 }
 
@@ -454,9 +455,9 @@ Phases data_phases(const Geometry& g) {
   Phases ph;
   if ((g.stride_h > 1 && g.dilation_h > 1) || (g.stride_w > 1 && g.dilation_w > 1)) return ph;
   for (int64_t r = 0; r < g.stride_h; ++r)
-    ph.rows.push_back(phase(r, g.kh, g.stride_h, g.pad_top, g.h, g.oh));
+    ph.rows.push_back(phase(r, g.kh, g.stride_h, g.dilation_h, g.pad_top, g.h, g.oh));
   for (int64_t r = 0; r < g.stride_w; ++r)
-    ph.cols.push_back(phase(r, g.kw, g.stride_w, g.pad_left, g.w, g.ow));
+    ph.cols.push_back(phase(r, g.kw, g.stride_w, g.dilation_w, g.pad_left, g.w, g.ow));
   double work = 0;
   for (const Phase& y : ph.rows)
     for (const Phase& x : ph.cols) {

@@ -193,6 +193,9 @@ CASES = [
     (1, 13, 12, 12, 3, 3, 20, 1, (3, 2), (1, 1), "same"),
     (2, 9, 8, 16, 1, 1, 32, 1, (2, 2), (1, 1), "valid"),    # ResNet's 1x1 shortcut
     (1, 12, 11, 16, 4, 3, 16, 2, (2, 3), (1, 1), "valid"),
+    (2, 1, 20, 12, 1, 3, 16, 1, (1, 1), (1, 4), ((0, 0), (8, 0))),  # WaveNet: causal, dilated
+    (1, 9, 10, 16, 3, 3, 24, 1, (1, 1), (2, 3), "same"),
+    (1, 14, 13, 8, 3, 3, 16, 1, (1, 1), (2, 2), ((1, 1), (1, 1))),  # dilated, partly padded
     # the depthwise loops: vectors of channels and their tails, multipliers, strides
     (2, 9, 8, 21, 3, 3, 21, 21, (1, 1), (2, 2), "same"),
     (1, 8, 9, 18, 3, 2, 36, 18, (2, 2), (1, 1), "valid"),
