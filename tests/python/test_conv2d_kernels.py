@@ -431,3 +431,20 @@ def test_algorithm_choice():
         _cpu.set_simd_level(previous)
     with _ops.use_backend("cuda_emu"):
         assert choice((3, 3, 16, 24))["forward"] == "im2col"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_geometry_grid(rng, dtype):
+    """Every combination of stride, dilation, kernel size, odd and even sizes, padding and
+    groups, with enough channels (8+ per group) that every algorithm's path is reached."""
+    import itertools
+    paddings = ["same", "valid", ((0, 2), (1, 0)), ((2, 1), (0, 3))]
+    for (s, d), k, (h, w), padding, groups in itertools.product(
+            [(1, 1), (2, 1), (3, 1), (1, 2), (1, 3)], [1, 2, 3, 5], [(9, 8), (12, 13)], paddings,
+            [1, 2]):
+        c, f = 9 * groups, 16 * groups
+        case = (2, h, w, c, k, k, f, groups, (s, s), (d, d), padding)
+        pads = explicit_padding(h, w, k, k, (s, s), (d, d), padding)
+        if min(_ops.conv2d_output_size(n, k, s, d, *p) for n, p in zip((h, w), pads)) < 1:
+            continue
+        check_conv(rng, case, dtype, "linear")
