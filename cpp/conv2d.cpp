@@ -469,47 +469,6 @@ Phases data_phases(const Geometry& g) {
   return ph;
 }
 
-template <class T>
-void direct_data(const Geometry& g, const Phases& ph, const T* delta, const T* kernel, T* din,
-                 int n_threads) {
-  const int64_t cg = g.c_group(), fg = g.f_group();
-  const bool single = ph.rows.size() == 1 && ph.cols.size() == 1;
-  if (!single) std::fill(din, din + g.n * g.h * g.w * g.c, T(0));  // rows no tap reaches stay 0
-  for (const Phase& y : ph.rows)
-    for (const Phase& x : ph.cols) {
-      if (y.taps == 0 || x.taps == 0 || y.count <= 0 || x.count <= 0) continue;
-      // The taps of this phase, flipped, channel axes swapped: (y.taps, x.taps, fg, c).
-      T* flipped = scratch<T>(kFlipped, y.taps * x.taps * fg * g.c);
-      for (int64_t i = 0; i < y.taps; ++i)
-        for (int64_t j = 0; j < x.taps; ++j) {
-          const int64_t ki = y.residue + (y.taps - 1 - i) * g.stride_h;
-          const int64_t kj = x.residue + (x.taps - 1 - j) * g.stride_w;
-          const T* src = kernel + (ki * g.kw + kj) * cg * g.f;
-          T* dst = flipped + (i * x.taps + j) * fg * g.c;
-          for (int64_t grp = 0; grp < g.groups; ++grp)
-            for (int64_t ci = 0; ci < cg; ++ci)
-              for (int64_t fo = 0; fo < fg; ++fo)
-                dst[fo * g.c + grp * cg + ci] = src[ci * g.f + grp * fg + fo];
-        }
-      const Geometry pg = make_geometry(g.n, g.oh, g.ow, g.f, y.taps, x.taps, g.c, g.groups, 1, 1,
-                                        g.dilation_h, g.dilation_w, y.before, y.after, x.before,
-                                        x.after);
-      if (single) {  // stride 1: the phase is the whole input
-        direct_convolve<T>(pg, delta, flipped, nullptr, Activation::linear, false, din, n_threads);
-        continue;
-      }
-      T* part = scratch<T>(kPhase, pg.n * pg.oh * pg.ow * g.c);
-      direct_convolve<T>(pg, delta, flipped, nullptr, Activation::linear, false, part, n_threads);
-      const int64_t y0 = y.first * g.stride_h + y.residue - g.pad_top;
-      const int64_t x0 = x.first * g.stride_w + x.residue - g.pad_left;
-      for (int64_t img = 0; img < g.n; ++img)
-        for (int64_t o = 0; o < y.count; ++o)
-          for (int64_t q = 0; q < x.count; ++q)
-            std::memcpy(din + ((img * g.h + y0 + o * g.stride_h) * g.w + x0 + q * g.stride_w) * g.c,
-                        part + ((img * y.count + o) * x.count + q) * g.c, g.c * sizeof(T));
-    }
-}
-
 // --- the choice between them ---------------------------------------------------------------
 
 bool direct_geometry(const Geometry& g) {
@@ -550,6 +509,49 @@ void convolve(const Geometry& g, const T* in, const T* kernel, const T* bias, Ac
   }
 }
 
+// The data gradient by phases (data_phases), each phase's convolution run by the choice of
+// `convolve` (direct, depthwise, or one GEMM for 1x1 taps).
+template <class T>
+void phase_data(const Geometry& g, const Phases& ph, const T* delta, const T* kernel, T* din,
+                 int n_threads) {
+  const int64_t cg = g.c_group(), fg = g.f_group();
+  const bool single = ph.rows.size() == 1 && ph.cols.size() == 1;
+  if (!single) std::fill(din, din + g.n * g.h * g.w * g.c, T(0));  // rows no tap reaches stay 0
+  for (const Phase& y : ph.rows)
+    for (const Phase& x : ph.cols) {
+      if (y.taps == 0 || x.taps == 0 || y.count <= 0 || x.count <= 0) continue;
+      // The taps of this phase, flipped, channel axes swapped: (y.taps, x.taps, fg, c).
+      T* flipped = scratch<T>(kFlipped, y.taps * x.taps * fg * g.c);
+      for (int64_t i = 0; i < y.taps; ++i)
+        for (int64_t j = 0; j < x.taps; ++j) {
+          const int64_t ki = y.residue + (y.taps - 1 - i) * g.stride_h;
+          const int64_t kj = x.residue + (x.taps - 1 - j) * g.stride_w;
+          const T* src = kernel + (ki * g.kw + kj) * cg * g.f;
+          T* dst = flipped + (i * x.taps + j) * fg * g.c;
+          for (int64_t grp = 0; grp < g.groups; ++grp)
+            for (int64_t ci = 0; ci < cg; ++ci)
+              for (int64_t fo = 0; fo < fg; ++fo)
+                dst[fo * g.c + grp * cg + ci] = src[ci * g.f + grp * fg + fo];
+        }
+      const Geometry pg = make_geometry(g.n, g.oh, g.ow, g.f, y.taps, x.taps, g.c, g.groups, 1, 1,
+                                        g.dilation_h, g.dilation_w, y.before, y.after, x.before,
+                                        x.after);
+      if (single) {  // stride 1: the phase is the whole input
+        convolve<T>(pg, delta, flipped, nullptr, Activation::linear, false, din, n_threads);
+        continue;
+      }
+      T* part = scratch<T>(kPhase, pg.n * pg.oh * pg.ow * g.c);
+      convolve<T>(pg, delta, flipped, nullptr, Activation::linear, false, part, n_threads);
+      const int64_t y0 = y.first * g.stride_h + y.residue - g.pad_top;
+      const int64_t x0 = x.first * g.stride_w + x.residue - g.pad_left;
+      for (int64_t img = 0; img < g.n; ++img)
+        for (int64_t o = 0; o < y.count; ++o)
+          for (int64_t q = 0; q < x.count; ++q)
+            std::memcpy(din + ((img * g.h + y0 + o * g.stride_h) * g.w + x0 + q * g.stride_w) * g.c,
+                        part + ((img * y.count + o) * x.count + q) * g.c, g.c * sizeof(T));
+    }
+}
+
 template <class T>
 void filter_gradient(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads) {
   switch (forward_choice<T>(g)) {
@@ -568,8 +570,14 @@ void data_gradient(const Geometry& g, const T* delta, const T* kernel, T* din, i
     case Algorithm::gemm:
       return blas::gemm<T>(false, true, g.pixels(), g.k_group(), g.f, T(1), delta, g.f, kernel,
                            g.f, T(0), din, g.k_group());
-    case Algorithm::depthwise: return depthwise_data(g, delta, kernel, din, n_threads);
-    case Algorithm::direct: return direct_data(g, data_phases(g), delta, kernel, din, n_threads);
+    case Algorithm::depthwise: {
+      // one filter per channel: the phases' convolutions are depthwise ones (gathers, faster
+      // than the scatter, which serves every multiplier and shape)
+      const Phases ph = data_phases(g);
+      if (g.f == g.c && ph.usable) return phase_data(g, ph, delta, kernel, din, n_threads);
+      return depthwise_data(g, delta, kernel, din, n_threads);
+    }
+    case Algorithm::direct: return phase_data(g, data_phases(g), delta, kernel, din, n_threads);
     case Algorithm::im2col: return im2col_data(g, delta, kernel, din, n_threads);
   }
 }

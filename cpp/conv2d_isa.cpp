@@ -23,17 +23,101 @@ namespace {
 using ::tl::TL_ISA_NS::simd::Scalar;
 using ::tl::TL_ISA_NS::simd::Vec;
 
-// o[ch] = sum over taps of a[tap_off[t] + ch] * w[t * c + ch], channels from ch in vectors of V;
-// returns where it stopped.
-template <class T, class V>
-int64_t depthwise_channels(const T* a, const int64_t* tap_off, int64_t taps, const T* w,
-                           int64_t c, int64_t ch, T* o) {
+// The m == 1 loops (every channel through one filter) hold register blocks of channel
+// vectors: R pixels sharing each weight load (forward), K taps sharing each delta load
+// (filter gradient), K taps' weights held over the pixels (data gradient). Each runs the
+// channels from ch in vectors of V and returns where it stopped (Scalar<T> does the tail).
+constexpr int kDepthwisePixels = 4;
+constexpr int kDepthwiseTaps = 8;
+
+// o[r][ch] = sum over taps t of a[r][tap_off[t] + ch] * w[t * c + ch].
+template <class T, class V, int R>
+int64_t depthwise_forward_block(const T* const* a, const int64_t* tap_off, int64_t taps,
+                                const T* w, int64_t c, int64_t ch, T* const* o) {
   for (; ch + V::width <= c; ch += V::width) {
-    V acc = V::set1(T(0));
-    for (int64_t t = 0; t < taps; ++t) acc = acc + V::load(a + tap_off[t] + ch) * V::load(w + t * c + ch);
-    acc.store(o + ch);
+    V acc[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r] = V::set1(T(0));
+    for (int64_t t = 0; t < taps; ++t) {
+      const V wv = V::load(w + t * c + ch);
+      const int64_t off = tap_off[t] + ch;
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r] = acc[r] + V::load(a[r] + off) * wv;
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r].store(o[r] + ch);
   }
   return ch;
+}
+
+template <class T, int R>
+void depthwise_forward_pixels(const T* in, const int64_t* pix_off, const int64_t* tap_off,
+                              int64_t taps, int64_t c, const T* w, T* out) {
+  const T* a[R];
+  T* o[R];
+  for (int r = 0; r < R; ++r) {
+    a[r] = in + pix_off[r];
+    o[r] = out + r * c;
+  }
+  const int64_t ch = depthwise_forward_block<T, Vec<T>, R>(a, tap_off, taps, w, c, 0, o);
+  depthwise_forward_block<T, Scalar<T>, R>(a, tap_off, taps, w, c, ch, o);
+}
+
+// dw[k * c + ch] += sum over pixels p of in[pix_off[p] + tap_off[k] + ch] * d[p * c + ch].
+template <class T, class V, int K>
+int64_t depthwise_filter_block(const T* in, const int64_t* pix_off, int64_t pixels,
+                               const int64_t* tap_off, const T* d, int64_t c, int64_t ch, T* dw) {
+  for (; ch + V::width <= c; ch += V::width) {
+    V acc[K];
+#pragma GCC unroll 8
+    for (int k = 0; k < K; ++k) acc[k] = V::set1(T(0));
+    for (int64_t p = 0; p < pixels; ++p) {
+      const V dv = V::load(d + p * c + ch);
+      const T* a = in + pix_off[p] + ch;
+#pragma GCC unroll 8
+      for (int k = 0; k < K; ++k) acc[k] = acc[k] + V::load(a + tap_off[k]) * dv;
+    }
+#pragma GCC unroll 8
+    for (int k = 0; k < K; ++k) (V::load(dw + k * c + ch) + acc[k]).store(dw + k * c + ch);
+  }
+  return ch;
+}
+
+// din[pix_off[p] + tap_off[k] + ch] += d[p * c + ch] * w[k * c + ch].
+template <class T, class V, int K>
+int64_t depthwise_data_block(const T* d, const int64_t* pix_off, int64_t pixels,
+                             const int64_t* tap_off, const T* w, int64_t c, int64_t ch, T* din) {
+  for (; ch + V::width <= c; ch += V::width) {
+    V wv[K];
+#pragma GCC unroll 8
+    for (int k = 0; k < K; ++k) wv[k] = V::load(w + k * c + ch);
+    for (int64_t p = 0; p < pixels; ++p) {
+      const V dv = V::load(d + p * c + ch);
+      T* o = din + pix_off[p] + ch;
+#pragma GCC unroll 8
+      for (int k = 0; k < K; ++k) (V::load(o + tap_off[k]) + dv * wv[k]).store(o + tap_off[k]);
+    }
+  }
+  return ch;
+}
+
+// The last K taps (1..kDepthwiseTaps) of a kernel: the blocks of that size.
+template <class T, int K>
+void depthwise_filter_taps(int taps, const T* in, const int64_t* pix_off, int64_t pixels,
+                           const int64_t* tap_off, const T* d, int64_t c, T* dw) {
+  if constexpr (K > 1)
+    if (taps < K) return depthwise_filter_taps<T, K - 1>(taps, in, pix_off, pixels, tap_off, d, c, dw);
+  const int64_t ch = depthwise_filter_block<T, Vec<T>, K>(in, pix_off, pixels, tap_off, d, c, 0, dw);
+  depthwise_filter_block<T, Scalar<T>, K>(in, pix_off, pixels, tap_off, d, c, ch, dw);
+}
+
+template <class T, int K>
+void depthwise_data_taps(int taps, const T* d, const int64_t* pix_off, int64_t pixels,
+                         const int64_t* tap_off, const T* w, int64_t c, T* din) {
+  if constexpr (K > 1)
+    if (taps < K) return depthwise_data_taps<T, K - 1>(taps, d, pix_off, pixels, tap_off, w, c, din);
+  const int64_t ch = depthwise_data_block<T, Vec<T>, K>(d, pix_off, pixels, tap_off, w, c, 0, din);
+  depthwise_data_block<T, Scalar<T>, K>(d, pix_off, pixels, tap_off, w, c, ch, din);
 }
 
 // out[p * f + ch * m + j] = sum over taps t of in[pix_off[p] + tap_off[t] + ch] *
@@ -43,14 +127,16 @@ void depthwise_forward(const T* in, const int64_t* pix_off, int64_t pixels,
                        const int64_t* tap_off, int64_t taps, int64_t c, int64_t m, const T* w,
                        T* out) {
   const int64_t f = c * m;
+  if (m == 1) {
+    int64_t p = 0;
+    for (; p + kDepthwisePixels <= pixels; p += kDepthwisePixels)
+      depthwise_forward_pixels<T, kDepthwisePixels>(in, pix_off + p, tap_off, taps, c, w, out + p * c);
+    for (; p < pixels; ++p) depthwise_forward_pixels<T, 1>(in, pix_off + p, tap_off, taps, c, w, out + p * c);
+    return;
+  }
   for (int64_t p = 0; p < pixels; ++p) {
     const T* a = in + pix_off[p];
     T* o = out + p * f;
-    if (m == 1) {
-      const int64_t ch = depthwise_channels<T, Vec<T>>(a, tap_off, taps, w, c, 0, o);
-      depthwise_channels<T, Scalar<T>>(a, tap_off, taps, w, c, ch, o);
-      continue;
-    }
     for (int64_t j = 0; j < f; ++j) o[j] = T(0);
     for (int64_t t = 0; t < taps; ++t)
       for (int64_t ch = 0; ch < c; ++ch) {
@@ -61,20 +147,6 @@ void depthwise_forward(const T* in, const int64_t* pix_off, int64_t pixels,
   }
 }
 
-// dw[t * c + ch] += sum over pixels of in[pix_off[p] + tap_off[t] + ch] * d[p * c + ch], the
-// channels from ch in vectors of V; returns where it stopped.
-template <class T, class V>
-int64_t depthwise_filter_channels(const T* in, const int64_t* pix_off, int64_t pixels,
-                                  int64_t off, const T* d, int64_t c, int64_t ch, T* dw) {
-  for (; ch + V::width <= c; ch += V::width) {
-    V acc = V::set1(T(0));
-    for (int64_t p = 0; p < pixels; ++p)
-      acc = acc + V::load(in + pix_off[p] + off + ch) * V::load(d + p * c + ch);
-    (V::load(dw + ch) + acc).store(dw + ch);
-  }
-  return ch;
-}
-
 // dw[t * f + ch * m + j] += sum over pixels p of in[pix_off[p] + tap_off[t] + ch] *
 // d[p * f + ch * m + j].
 template <class T>
@@ -83,10 +155,9 @@ void depthwise_filter(const T* in, const int64_t* pix_off, int64_t pixels,
                       T* dw) {
   const int64_t f = c * m;
   if (m == 1) {
-    for (int64_t t = 0; t < taps; ++t) {
-      const int64_t ch =
-          depthwise_filter_channels<T, Vec<T>>(in, pix_off, pixels, tap_off[t], d, c, 0, dw + t * c);
-      depthwise_filter_channels<T, Scalar<T>>(in, pix_off, pixels, tap_off[t], d, c, ch, dw + t * c);
+    for (int64_t t = 0; t < taps; t += kDepthwiseTaps) {
+      const int k = static_cast<int>(taps - t < kDepthwiseTaps ? taps - t : kDepthwiseTaps);
+      depthwise_filter_taps<T, kDepthwiseTaps>(k, in, pix_off, pixels, tap_off + t, d, c, dw + t * c);
     }
     return;
   }
@@ -98,30 +169,24 @@ void depthwise_filter(const T* in, const int64_t* pix_off, int64_t pixels,
     }
 }
 
-// o[ch] += dp[ch] * wt[ch], channels from ch in vectors of V; returns where it stopped.
-template <class T, class V>
-int64_t depthwise_scatter_channels(const T* dp, const T* wt, int64_t c, int64_t ch, T* o) {
-  for (; ch + V::width <= c; ch += V::width)
-    (V::load(o + ch) + V::load(dp + ch) * V::load(wt + ch)).store(o + ch);
-  return ch;
-}
-
 // din[pix_off[p] + tap_off[t] + ch] += sum over j of d[p * f + ch * m + j] * w[t * f + ch * m + j]:
 // the data gradient scattered into a padded input (every stride and dilation).
 template <class T>
 void depthwise_data(const T* d, const int64_t* pix_off, int64_t pixels, const int64_t* tap_off,
                     int64_t taps, int64_t c, int64_t m, const T* w, T* din) {
   const int64_t f = c * m;
+  if (m == 1) {
+    for (int64_t t = 0; t < taps; t += kDepthwiseTaps) {
+      const int k = static_cast<int>(taps - t < kDepthwiseTaps ? taps - t : kDepthwiseTaps);
+      depthwise_data_taps<T, kDepthwiseTaps>(k, d, pix_off, pixels, tap_off + t, w + t * c, c, din);
+    }
+    return;
+  }
   for (int64_t p = 0; p < pixels; ++p) {
     const T* dp = d + p * f;
     for (int64_t t = 0; t < taps; ++t) {
       T* o = din + pix_off[p] + tap_off[t];
       const T* wt = w + t * f;
-      if (m == 1) {
-        const int64_t ch = depthwise_scatter_channels<T, Vec<T>>(dp, wt, c, 0, o);
-        depthwise_scatter_channels<T, Scalar<T>>(dp, wt, c, ch, o);
-        continue;
-      }
       for (int64_t ch = 0; ch < c; ++ch) {
         T s = 0;
         for (int64_t j = 0; j < m; ++j) s += dp[ch * m + j] * wt[ch * m + j];
