@@ -589,12 +589,15 @@ struct Rows {
   int64_t begin(int t) const { return n * t / nt; }
 };
 
-// The dense family's epilogue over an activation matrix, in thread row ranges: exp-based
-// activations cost ten times a bias add (dense.cpp's measure).
+// The dense family's epilogue and delta passes over an activation matrix, in thread row
+// ranges: exp-based activations cost ten times a bias add (dense.cpp's measure). Unlike
+// dense, whose passes follow a threaded BLAS call (its workers still spin on the cores, so a
+// team is woken only for 16x more work), these follow our own OpenMP regions or none: a
+// 32 x 28 x 28 x 64 relu delta takes 1.1 ms on one thread, 0.6 on two.
 int epilogue_threads(int n_threads, int64_t rows, int64_t cols, Activation act) {
   const double cost = act == Activation::linear || act == Activation::relu ? 1.0 : 10.0;
   return static_cast<int>(std::min<int64_t>(
-      threads::resolve(n_threads, double(rows) * cols * cost / 16), std::max<int64_t>(rows, 1)));
+      threads::resolve(n_threads, double(rows) * cols * cost), std::max<int64_t>(rows, 1)));
 }
 
 template <class T>
