@@ -2,6 +2,10 @@
 the forward pass, the data gradient, the filter gradient (each alone), and a layer's whole
 training step (forward with bias and relu, then every gradient: delta, filter, bias, data).
 
+The target shape also runs on one thread each (`one-thread` groups): on this shared 2-core
+machine the second core is often busy with other work, which the 2-thread figures then
+reflect for both libraries unevenly; one core each compares the kernels alone.
+
 turbolearn runs NHWC with Keras' kernel layout; torch runs its default NCHW (what a torch user,
 and Keras on torch, hands it), its passes alone through aten.convolution_backward (the kernel
 autograd calls). The benchmark group names the algorithm turbolearn chose
@@ -10,9 +14,12 @@ c/groups f per pass (three for a training step).
 
     python -m pytest benchmarks/test_bench_conv2d.py --benchmark-only -s
 """
+import contextlib
+
 import numpy as np
 import pytest
 
+import turbolearn
 from turbolearn import _ops
 
 from conftest import optional, run
@@ -77,18 +84,34 @@ def torch_problem(x, kernel, bias, grad):
             torch.from_numpy(bias), to_nchw(grad))
 
 
-CASES = [(name, phase) for name in SHAPES for phase in PHASES]
+@contextlib.contextmanager
+def threads(count):
+    """Both libraries on `count` threads (None: as they are) for the duration."""
+    if count is None:
+        yield
+        return
+    ours, theirs = turbolearn.get_num_threads(), torch.get_num_threads()
+    turbolearn.set_num_threads(count)
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        turbolearn.set_num_threads(ours)
+        torch.set_num_threads(theirs)
 
 
-@pytest.mark.parametrize("name, phase", CASES)
-def test_conv2d_turbolearn(benchmark, name, phase):
-    shape = SHAPES[name]
-    x, kernel, bias, pads, out, grad = problem(shape)
-    benchmark.group = f"conv2d {phase} {name} [{algorithm(x, kernel, shape, pads, phase)}]"
+CASES = ([(name, phase, None) for name in SHAPES for phase in PHASES] +
+         [("target 28x28 64-64 k3", phase, 1) for phase in PHASES])
+
+
+def group(name, phase, count, chosen):
+    return f"conv2d {phase} {name}{' one-thread' if count else ''} [{chosen}]"
+
+
+def turbolearn_step(shape, phase, x, kernel, bias, pads, out, grad):
     s, groups = (shape[6],) * 2, shape[7]
     h, w = x.shape[1:3]
-    reps = reps_for(flops(shape, out.shape, phase))
-    step = {
+    return {
         "forward": lambda: _ops.conv2d_forward(x, kernel, bias, s, pads, (1, 1), groups, "relu",
                                                out=out),
         "backward-data": lambda: _ops.conv2d_transpose_forward(grad, kernel, None, (h, w), s, pads,
@@ -102,18 +125,8 @@ def test_conv2d_turbolearn(benchmark, name, phase):
                                  has_bias=True, need_dx=True)),
     }[phase]
 
-    def repeat():
-        for _ in range(reps):
-            step()
 
-    run(benchmark, repeat, reps * flops(shape, out.shape, phase), rounds=5)
-
-
-@pytest.mark.parametrize("name, phase", CASES)
-def test_conv2d_torch(benchmark, name, phase):
-    shape = SHAPES[name]
-    x, kernel, bias, pads, out, grad = problem(shape)
-    benchmark.group = f"conv2d {phase} {name} [{algorithm(x, kernel, shape, pads, phase)}]"
+def torch_step(shape, phase, x, kernel, bias, pads, out, grad):
     tx, tk, tb, tg = torch_problem(x, kernel, bias, grad)
     s, groups = shape[6], shape[7]
     (top, bottom), (left, right) = pads
@@ -124,7 +137,6 @@ def test_conv2d_torch(benchmark, name, phase):
         tx = torch.nn.functional.pad(tx, (left, right, top, bottom))
     backward = torch.ops.aten.convolution_backward
     args = ([s, s], list(pad), [1, 1], False, [0, 0], groups)
-    reps = reps_for(flops(shape, out.shape, phase))
     txr, tkr, tbr = (t.clone().requires_grad_(True) for t in (tx, tk, tb))
 
     def train_step():
@@ -137,18 +149,32 @@ def test_conv2d_torch(benchmark, name, phase):
         with torch.no_grad():
             torch.relu(torch.nn.functional.conv2d(tx, tk, tb, stride=s, padding=pad, groups=groups))
 
-    step = {
+    return {
         "forward": forward,
         "backward-data": lambda: backward(tg, tx, tk, [shape[4]], *args, [True, False, False]),
         "backward-filter": lambda: backward(tg, tx, tk, [shape[4]], *args, [False, True, True]),
         "train-step": train_step,
     }[phase]
 
+
+# The library is the innermost parameter, so each case runs turbolearn then torch back to
+# back, under the same conditions of this shared machine.
+@pytest.mark.parametrize("library", ["turbolearn", "torch"])
+@pytest.mark.parametrize("name, phase, count", CASES)
+def test_conv2d(benchmark, name, phase, count, library):
+    shape = SHAPES[name]
+    x, kernel, bias, pads, out, grad = problem(shape)
+    benchmark.group = group(name, phase, count, algorithm(x, kernel, shape, pads, phase))
+    make = turbolearn_step if library == "turbolearn" else torch_step
+    step = make(shape, phase, x, kernel, bias, pads, out, grad)
+    reps = reps_for(flops(shape, out.shape, phase))
+
     def repeat():
         for _ in range(reps):
             step()
 
-    run(benchmark, repeat, reps * flops(shape, out.shape, phase), rounds=5)
+    with threads(count):
+        run(benchmark, repeat, reps * flops(shape, out.shape, phase), rounds=5)
 
 
 def transpose_problem(shape):
@@ -172,32 +198,19 @@ def transpose_flops(shape, phase):
 TRANSPOSE_CASES = [(name, phase) for name in TRANSPOSE_SHAPES for phase in ("forward", "train-step")]
 
 
-@pytest.mark.parametrize("name, phase", TRANSPOSE_CASES)
-def test_conv2d_transpose_turbolearn(benchmark, name, phase):
-    shape = TRANSPOSE_SHAPES[name]
-    x, kernel, size, pads, out, grad = transpose_problem(shape)
-    chosen = _ops.conv2d_algorithms(out, kernel, (shape[6],) * 2, pads, (1, 1), 1)
-    benchmark.group = f"conv2d {phase} {name} [{chosen['data']}]"
+def turbolearn_transpose_step(shape, phase, x, kernel, size, pads, out, grad):
     s = (shape[6],) * 2
     bias = np.zeros(kernel.shape[2], np.float32)
-    reps = reps_for(transpose_flops(shape, phase))
 
-    def repeat():
-        for _ in range(reps):
-            _ops.conv2d_transpose_forward(x, kernel, bias, size, s, pads, (1, 1), 1, "relu", out=out)
-            if phase == "train-step":
-                _ops.conv2d_transpose_backward(x, kernel, out, grad, s, pads, (1, 1), 1, "relu",
-                                               has_bias=True, need_dx=True)
-
-    run(benchmark, repeat, reps * transpose_flops(shape, phase), rounds=5)
+    def step():
+        _ops.conv2d_transpose_forward(x, kernel, bias, size, s, pads, (1, 1), 1, "relu", out=out)
+        if phase == "train-step":
+            _ops.conv2d_transpose_backward(x, kernel, out, grad, s, pads, (1, 1), 1, "relu",
+                                           has_bias=True, need_dx=True)
+    return step
 
 
-@pytest.mark.parametrize("name, phase", TRANSPOSE_CASES)
-def test_conv2d_transpose_torch(benchmark, name, phase):
-    shape = TRANSPOSE_SHAPES[name]
-    x, kernel, size, pads, out, grad = transpose_problem(shape)
-    chosen = _ops.conv2d_algorithms(out, kernel, (shape[6],) * 2, pads, (1, 1), 1)
-    benchmark.group = f"conv2d {phase} {name} [{chosen['data']}]"
+def torch_transpose_step(shape, phase, x, kernel, size, pads, out, grad):
     s = shape[6]
     # torch's transposed convolution: full output cropped to Keras' window, as Keras on torch
     (top, _), (left, _) = pads
@@ -207,21 +220,33 @@ def test_conv2d_transpose_torch(benchmark, name, phase):
     tg = torch.from_numpy(grad).permute(0, 3, 1, 2).contiguous()
     assert top >= 0 and left >= 0  # a crop, no zero extension, for these shapes
 
-    def step():
+    def layer():
         y = torch.nn.functional.conv_transpose2d(tx, tk, tb, stride=s)
-        y = torch.relu(y[:, :, top:top + size[0], left:left + size[1]])
-        if phase == "train-step":
-            y.backward(tg)
-            tx.grad = tk.grad = tb.grad = None
+        return torch.relu(y[:, :, top:top + size[0], left:left + size[1]])
 
+    def step():
+        if phase == "train-step":
+            layer().backward(tg)
+            tx.grad = tk.grad = tb.grad = None
+        else:
+            with torch.no_grad():
+                layer()
+    return step
+
+
+@pytest.mark.parametrize("library", ["turbolearn", "torch"])
+@pytest.mark.parametrize("name, phase", TRANSPOSE_CASES)
+def test_conv2d_transpose(benchmark, name, phase, library):
+    shape = TRANSPOSE_SHAPES[name]
+    x, kernel, size, pads, out, grad = transpose_problem(shape)
+    chosen = _ops.conv2d_algorithms(out, kernel, (shape[6],) * 2, pads, (1, 1), 1)
+    benchmark.group = f"conv2d {phase} {name} [{chosen['data']}]"
+    make = turbolearn_transpose_step if library == "turbolearn" else torch_transpose_step
+    step = make(shape, phase, x, kernel, size, pads, out, grad)
     reps = reps_for(transpose_flops(shape, phase))
 
     def repeat():
         for _ in range(reps):
-            if phase == "train-step":
-                step()
-            else:
-                with torch.no_grad():
-                    step()
+            step()
 
     run(benchmark, repeat, reps * transpose_flops(shape, phase), rounds=5)
