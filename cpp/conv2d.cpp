@@ -424,6 +424,18 @@ void depthwise_data(const Geometry& g, const T* delta, const T* kernel, T* din, 
 // with stride s (dilation 1), the input positions x with (x + pad) % s == r are reached only
 // by the taps r, r + s, r + 2 s, ..., so each phase r is a stride-1 convolution of delta with
 // those taps, flipped; with stride 1 there is one phase, the whole kernel flipped.
+// dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols, in 16 x 16 blocks: both sides
+// stay within a few cache lines (a plain loop strode a whole row of a 3 x 3 x 256 x 256
+// kernel per element, ~3 ms of a 13 ms data gradient).
+template <class T>
+void transpose(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ldd) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t i0 = 0; i0 < rows; i0 += kBlock)
+    for (int64_t j0 = 0; j0 < cols; j0 += kBlock)
+      for (int64_t i = i0; i < std::min(i0 + kBlock, rows); ++i)
+        for (int64_t j = j0; j < std::min(j0 + kBlock, cols); ++j) dst[j * ldd + i] = src[i * lds + j];
+}
+
 struct Phase {
   int64_t residue, taps;   // the phase, and how many taps reach it
   int64_t first, count;    // its input positions: (first + o) * s + residue - pad, o < count
@@ -522,17 +534,16 @@ void phase_data(const Geometry& g, const Phases& ph, const T* delta, const T* ke
       if (y.taps == 0 || x.taps == 0 || y.count <= 0 || x.count <= 0) continue;
       // The taps of this phase, flipped, channel axes swapped: (y.taps, x.taps, fg, c).
       T* flipped = scratch<T>(kFlipped, y.taps * x.taps * fg * g.c);
-      for (int64_t i = 0; i < y.taps; ++i)
-        for (int64_t j = 0; j < x.taps; ++j) {
-          const int64_t ki = y.residue + (y.taps - 1 - i) * g.stride_h;
-          const int64_t kj = x.residue + (x.taps - 1 - j) * g.stride_w;
-          const T* src = kernel + (ki * g.kw + kj) * cg * g.f;
-          T* dst = flipped + (i * x.taps + j) * fg * g.c;
-          for (int64_t grp = 0; grp < g.groups; ++grp)
-            for (int64_t ci = 0; ci < cg; ++ci)
-              for (int64_t fo = 0; fo < fg; ++fo)
-                dst[fo * g.c + grp * cg + ci] = src[ci * g.f + grp * fg + fo];
-        }
+      const int64_t taps = y.taps * x.taps;
+      const int nt = team(n_threads, double(taps) * cg * g.f * 16, taps);
+#pragma omp parallel for num_threads(nt) schedule(static)
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t ki = y.residue + (y.taps - 1 - t / x.taps) * g.stride_h;
+        const int64_t kj = x.residue + (x.taps - 1 - t % x.taps) * g.stride_w;
+        const T* src = kernel + (ki * g.kw + kj) * cg * g.f;
+        for (int64_t grp = 0; grp < g.groups; ++grp)
+          transpose(src + grp * fg, cg, fg, g.f, flipped + t * fg * g.c + grp * cg, g.c);
+      }
       const Geometry pg = make_geometry(g.n, g.oh, g.ow, g.f, y.taps, x.taps, g.c, g.groups, 1, 1,
                                         g.dilation_h, g.dilation_w, y.before, y.after, x.before,
                                         x.after);
