@@ -188,6 +188,7 @@ CASES = [
     (2, 8, 8, 32, 3, 3, 48, 2, (1, 1), (1, 1), "same"),
     (1, 7, 30, 8, 5, 5, 64, 1, (1, 1), (1, 1), "same"),
     (1, 9, 8, 16, 2, 2, 32, 1, (1, 1), (1, 1), "same"),
+    (1, 6, 7, 180, 3, 3, 190, 1, (1, 1), (1, 1), "same"),   # kernel rows in two chunks
     # strided data gradients by phases (taps r, r + s, ...; a phase no tap reaches with 1x1)
     (2, 14, 14, 16, 5, 5, 24, 1, (2, 2), (1, 1), ((1, 2), (1, 2))),  # DCGAN's transposes
     (1, 13, 12, 12, 3, 3, 20, 1, (3, 2), (1, 1), "same"),
