@@ -128,22 +128,20 @@ int team(int n_threads, double work, int64_t tasks) {
       std::min<int64_t>(threads::resolve(n_threads, work), std::max<int64_t>(tasks, 1)));
 }
 
-// Runs body(image, part) for every image, the images split into contiguous chunks (a few per
-// thread, taken dynamically: a core slowed by other work takes fewer), each chunk adding into
-// its own part of `sum` (count values; chunk 0's part is `sum` itself, zeroed first). The
-// parts are added in chunk order afterwards, so the result repeats run to run for a given
-// thread count whichever thread ran which chunk.
+// Runs body(first, last, part) over the images split into contiguous chunks [first, last) (a
+// few per thread, taken dynamically: a core slowed by other work takes fewer), each chunk
+// adding into its own part of `sum` (count values; chunk 0's part is `sum` itself, zeroed
+// first). The parts are added in chunk order afterwards, so the result repeats run to run
+// for a given thread count whichever thread ran which chunk.
 template <class T, class Body>
 void sum_over_images(int64_t images, int nt, T* sum, int64_t count, const Body& body) {
   const int64_t chunks = nt == 1 ? 1 : std::min<int64_t>(images, 4 * nt);
   std::vector<T> parts(std::max<int64_t>(chunks - 1, 0) * count, T(0));
   std::fill(sum, sum + count, T(0));
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    T* part = chunk == 0 ? sum : parts.data() + (chunk - 1) * count;
-    for (int64_t img = images * chunk / chunks; img < images * (chunk + 1) / chunks; ++img)
-      body(img, part);
-  }
+  for (int64_t chunk = 0; chunk < chunks; ++chunk)
+    body(images * chunk / chunks, images * (chunk + 1) / chunks,
+         chunk == 0 ? sum : parts.data() + (chunk - 1) * count);
   for (int64_t p = 0; p + 1 < chunks; ++p)
     for (int64_t e = 0; e < count; ++e) sum[e] += parts[p * count + e];
 }
@@ -185,17 +183,18 @@ void im2col_filter(const Geometry& g, const T* in, const T* delta, T* dkernel, i
   const Tiling t = tiling<T>(g);
   const int nt = team(n_threads, double(g.pixels()) * kg * g.f, g.n);
   blas::SingleThreaded one_blas_thread;
-  sum_over_images(g.n, nt, dkernel, kg * g.f, [&](int64_t img, T* dk) {
+  sum_over_images(g.n, nt, dkernel, kg * g.f, [&](int64_t first, int64_t last, T* dk) {
     T* col = scratch<T>(kTile, t.rows * g.ow * kg);
-    for (int64_t r0 = 0; r0 < g.oh; r0 += t.rows) {
-      const int64_t r1 = std::min(r0 + t.rows, g.oh), pixels = (r1 - r0) * g.ow;
-      const T* d = delta + (img * g.oh + r0) * g.ow * g.f;
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        im2col(g, in + img * g.h * g.w * g.c, grp, r0, r1, col);
-        blas::gemm<T>(true, false, kg, fg, pixels, T(1), col, kg, d + grp * fg, g.f, T(1),
-                      dk + grp * fg, g.f);
+    for (int64_t img = first; img < last; ++img)
+      for (int64_t r0 = 0; r0 < g.oh; r0 += t.rows) {
+        const int64_t r1 = std::min(r0 + t.rows, g.oh), pixels = (r1 - r0) * g.ow;
+        const T* d = delta + (img * g.oh + r0) * g.ow * g.f;
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          im2col(g, in + img * g.h * g.w * g.c, grp, r0, r1, col);
+          blas::gemm<T>(true, false, kg, fg, pixels, T(1), col, kg, d + grp * fg, g.f, T(1),
+                        dk + grp * fg, g.f);
+        }
       }
-    }
   });
 }
 
@@ -278,14 +277,16 @@ const int64_t* kernel_offsets(const Geometry& g, int64_t wp) {
   return off;
 }
 
-// The first tap of output pixels p0.. (row-major over the image) in a buffer whose first row
-// is that of output row `first_row`:
+// The first tap of output pixels p0.. (row-major over images padded one after another,
+// image_size elements each) in a buffer whose first row is that of output row `first_row`:
 const int64_t* pixel_offsets(const Geometry& g, int64_t wp, int64_t first_row, int64_t p0,
-                             int64_t count) {
+                             int64_t count, int64_t image_size) {
+  const int64_t per_image = g.oh * g.ow;
   int64_t* off = scratch<int64_t>(1, count);
   for (int64_t q = 0; q < count; ++q) {
-    const int64_t oy = (p0 + q) / g.ow - first_row, ox = (p0 + q) % g.ow;
-    off[q] = (oy * g.stride_h * wp + ox * g.stride_w) * g.c;
+    const int64_t img = (p0 + q) / per_image, p = (p0 + q) % per_image;
+    const int64_t oy = p / g.ow - first_row, ox = p % g.ow;
+    off[q] = img * image_size + (oy * g.stride_h * wp + ox * g.stride_w) * g.c;
   }
   return off;
 }
@@ -310,26 +311,33 @@ void padded_tiles(const Geometry& g, const T* in, const T* bias, Activation act,
     T* buf = scratch<T>(kTile, rows_in * wp * g.c);
     pad_rows(g, in + img * g.h * g.w * g.c, r0 * g.stride_h - g.pad_top, rows_in, wp, buf);
     T* tile = out + (img * g.oh + r0) * g.ow * g.f;
-    body(buf, wp, pixel_offsets(g, wp, r0, r0 * g.ow, pixels), pixels, tile);
+    body(buf, wp, pixel_offsets(g, wp, r0, r0 * g.ow, pixels, 0), pixels, tile);
     if (fuse) kern.epilogue(tile, pixels, g.f, bias, act);
   }
 }
 
-// dkernel = the filter gradient, image by image (sum_over_images): each image padded once
-// into the thread's buffer; body(buf, wp, pix, count, d, part) adds the pixels p0.. of one
-// block, their delta rows at d.
+// dkernel = the filter gradient over chunks of images (sum_over_images): images padded once
+// into the thread's buffer, a few at a time so that small maps (7 x 7: 49 pixels) still fill
+// pixel blocks; body(buf, wp, pix, count, d, part) adds one block of pixels, their delta rows
+// at d.
 template <class T, class Body>
 void padded_filter(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads,
                    const Body& body) {
   const int64_t wp = padded_width(g), hp = padded_rows(g, g.oh), per_image = g.oh * g.ow;
+  const int64_t image_size = hp * wp * g.c;
+  const int64_t group = std::max<int64_t>(1, 4 * kPixelBlock / per_image);
   const int nt = team(n_threads, double(g.pixels()) * g.k_group() * g.f, g.n);
-  sum_over_images(g.n, nt, dkernel, g.k_group() * g.f, [&](int64_t img, T* part) {
-    T* buf = scratch<T>(kTile, hp * wp * g.c);
-    pad_rows(g, in + img * g.h * g.w * g.c, -g.pad_top, hp, wp, buf);
-    for (int64_t p0 = 0; p0 < per_image; p0 += kPixelBlock) {
-      const int64_t count = std::min(kPixelBlock, per_image - p0);
-      body(buf, wp, pixel_offsets(g, wp, 0, p0, count), count,
-           delta + (img * per_image + p0) * g.f, part);
+  sum_over_images(g.n, nt, dkernel, g.k_group() * g.f, [&](int64_t first, int64_t last, T* part) {
+    for (int64_t img0 = first; img0 < last; img0 += group) {
+      const int64_t images = std::min(group, last - img0), pixels = images * per_image;
+      T* buf = scratch<T>(kTile, images * image_size);
+      for (int64_t i = 0; i < images; ++i)
+        pad_rows(g, in + (img0 + i) * g.h * g.w * g.c, -g.pad_top, hp, wp, buf + i * image_size);
+      for (int64_t p0 = 0; p0 < pixels; p0 += kPixelBlock) {
+        const int64_t count = std::min(kPixelBlock, pixels - p0);
+        body(buf, wp, pixel_offsets(g, wp, 0, p0, count, image_size), count,
+             delta + (img0 * per_image + p0) * g.f, part);
+      }
     }
   });
 }
@@ -402,7 +410,7 @@ void depthwise_data(const Geometry& g, const T* delta, const T* kernel, T* din, 
     for (int64_t p0 = 0; p0 < per_image; p0 += kPixelBlock) {
       const int64_t count = std::min(kPixelBlock, per_image - p0);
       loops.depthwise_data(delta + (img * per_image + p0) * g.f,
-                           pixel_offsets(g, wp, 0, p0, count), count, taps, g.kh * g.kw, g.c,
+                           pixel_offsets(g, wp, 0, p0, count, 0), count, taps, g.kh * g.kw, g.c,
                            g.f_group(), kernel, buf);
     }
     T* image = din + img * g.h * g.w * g.c;
