@@ -156,19 +156,43 @@ dim3 colsum_grid(int64_t n, int64_t cols) {
 }  // namespace
 
 template <class T>
+void epilogue(T* y, int64_t rows, int64_t cols, const T* bias, Activation act) {
+  if (rows == 0) return;
+  if (act == Activation::softmax) {
+    TL_LAUNCH(softmax_kernel<T>, rows_grid(rows), kBlock, 0, blas::stream(), y, rows, cols, bias);
+    check_launch("softmax_kernel");
+  } else if (act != Activation::linear || bias != nullptr) {
+    TL_LAUNCH(epilogue_kernel<T>, grid_for(rows * cols), kBlock, 0, blas::stream(), y, rows, cols,
+              bias, act);
+    check_launch("epilogue_kernel");
+  }
+}
+
+template <class T>
+void delta(const T* out, const T* grad, int64_t rows, int64_t cols, Activation act, T* delta,
+           T* colsum) {
+  if (rows == 0) return;
+  if (act == Activation::softmax) {
+    TL_LAUNCH(softmax_delta_kernel<T>, rows_grid(rows), kBlock, 0, blas::stream(), out, grad,
+              rows, cols, delta);
+    check_launch("softmax_delta_kernel");
+  }
+  if (colsum != nullptr || !(act == Activation::linear || act == Activation::softmax)) {
+    // softmax: delta is ready, only its column sums are taken (act linear, in place).
+    const bool ready = act == Activation::softmax;
+    TL_LAUNCH(delta_kernel<T>, colsum_grid(rows, cols), kBlock, 0, blas::stream(), out,
+              ready ? delta : grad, rows, cols, ready ? Activation::linear : act, delta, colsum);
+    check_launch("delta_kernel");
+  }
+}
+
+template <class T>
 void forward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_out, const T* bias,
              Activation act, T* out, int) {
   check_args(n, d_in, d_out);
   if (n == 0) return;
   blas::gemm<T>(false, false, n, d_out, d_in, T(1), x, d_in, kernel, d_out, T(0), out, d_out);
-  if (act == Activation::softmax) {
-    TL_LAUNCH(softmax_kernel<T>, rows_grid(n), kBlock, 0, blas::stream(), out, n, d_out, bias);
-    check_launch("softmax_kernel");
-  } else if (act != Activation::linear || bias != nullptr) {
-    TL_LAUNCH(epilogue_kernel<T>, grid_for(n * d_out), kBlock, 0, blas::stream(), out, n, d_out,
-              bias, act);
-    check_launch("epilogue_kernel");
-  }
+  epilogue(out, n, d_out, bias, act);
 }
 
 template <class T>
@@ -180,27 +204,21 @@ void backward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_ou
     check(cudaMemsetAsync(dkernel, 0, d_in * d_out * sizeof(T), blas::stream()), "cudaMemsetAsync");
     return;
   }
+  // linear: delta is grad_out itself (only the bias sums are taken).
   const bool identity = act == Activation::linear;
   blas::Buffer<T> buffer(identity ? 0 : n * d_out);
-  const T* delta = identity ? grad_out : buffer.get();
-  if (act == Activation::softmax) {
-    TL_LAUNCH(softmax_delta_kernel<T>, rows_grid(n), kBlock, 0, blas::stream(), out, grad_out, n,
-              d_out, buffer.get());
-    check_launch("softmax_delta_kernel");
-  }
-  if (dbias != nullptr || !(identity || act == Activation::softmax)) {
-    // softmax and linear: delta is ready, only its column sums are taken (act linear, in place).
-    const bool ready = identity || act == Activation::softmax;
-    TL_LAUNCH(delta_kernel<T>, colsum_grid(n, d_out), kBlock, 0, blas::stream(), out,
-              ready ? delta : grad_out, n, d_out, ready ? Activation::linear : act,
-              const_cast<T*>(delta), dbias);
-    check_launch("delta_kernel");
-  }
-  blas::gemm<T>(true, false, d_in, d_out, n, T(1), x, d_in, delta, d_out, T(0), dkernel, d_out);
-  if (dx) blas::gemm<T>(false, true, n, d_in, d_out, T(1), delta, d_out, kernel, d_out, T(0), dx, d_in);
+  T* d = identity ? const_cast<T*>(grad_out) : buffer.get();
+  delta(out, grad_out, n, d_out, act, d, dbias);
+  blas::gemm<T>(true, false, d_in, d_out, n, T(1), x, d_in, d, d_out, T(0), dkernel, d_out);
+  if (dx) blas::gemm<T>(false, true, n, d_in, d_out, T(1), d, d_out, kernel, d_out, T(0), dx, d_in);
 }
 
+#define TL_INSTANTIATE_DENSE_PASSES(T)                                                     \
+  template void epilogue<T>(T*, int64_t, int64_t, const T*, Activation);                   \
+  template void delta<T>(const T*, const T*, int64_t, int64_t, Activation, T*, T*);
 TL_INSTANTIATE_DENSE(float)
 TL_INSTANTIATE_DENSE(double)
+TL_INSTANTIATE_DENSE_PASSES(float)
+TL_INSTANTIATE_DENSE_PASSES(double)
 
 }  // namespace tl::cuda::dense

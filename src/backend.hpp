@@ -19,5 +19,6 @@ void bind_softmax_xent(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
 void bind_pool2d(pybind11::module_& m);
 void bind_rnn(pybind11::module_& m);
+void bind_conv2d(pybind11::module_& m);
 
 }  // namespace tl::bind

@@ -61,6 +61,7 @@ PYBIND11_MODULE(TL_MODULE_NAME, m) {
   tl::bind::bind_optim(m);
   tl::bind::bind_pool2d(m);
   tl::bind::bind_rnn(m);
+  tl::bind::bind_conv2d(m);
   m.def("build_info", &build_info);
 #ifdef TL_BACKEND_CUDA
   m.def("device_count", [] {

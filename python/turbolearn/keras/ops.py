@@ -808,3 +808,41 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
 
 __all__ += ["average_pool", "getitem", "identity", "max_pool", "take_along_axis"]
 _ = stop_gradient  # re-exported: keras.ops.stop_gradient
+
+
+# --- convolutions: one fused conv2d-family op each (keras/_nn.py) -----------------------------
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """1-D or 2-D convolution, kernel (*kernel_size, in_channels // groups, out_channels)."""
+    from ._nn import convolution
+    return convolution(inputs, kernel, None, strides, padding, data_format, dilation_rate)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Depthwise convolution, kernel (*kernel_size, in_channels, depth_multiplier); output
+    channel c * depth_multiplier + m is channel c through filter m."""
+    from ._nn import convolution
+    return convolution(inputs, kernel, None, strides, padding, data_format, dilation_rate,
+                       depthwise=True)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1):
+    """A depthwise convolution, then a pointwise (1 x 1) one."""
+    from ._nn import convolution
+    y = convolution(inputs, depthwise_kernel, None, strides, padding, data_format,
+                    dilation_rate, depthwise=True)
+    return convolution(y, pointwise_kernel, None, 1, "valid", data_format, 1)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    """Transposed convolution, kernel (*kernel_size, out_channels, in_channels)."""
+    from ._nn import convolution_transpose
+    return convolution_transpose(inputs, kernel, None, strides, padding, output_padding,
+                                 data_format, dilation_rate)
+
+
+__all__ += ["conv", "conv_transpose", "depthwise_conv", "separable_conv"]
