@@ -14,33 +14,7 @@
 
 namespace tl::dense {
 
-#define TL_DECLARE_ISA(ns)                 \
-  namespace ns {                           \
-  const Kernels<float>& kernels_f32();     \
-  const Kernels<double>& kernels_f64();    \
-  }
-TL_DECLARE_ISA(baseline)
-TL_DECLARE_ISA(avx2)
-TL_DECLARE_ISA(avx512)
-#undef TL_DECLARE_ISA
-
-template <>
-const Kernels<float>& kernels<float>() {
-  switch (isa::active()) {
-    case isa::Level::avx512: return avx512::kernels_f32();
-    case isa::Level::avx2: return avx2::kernels_f32();
-    default: return baseline::kernels_f32();
-  }
-}
-
-template <>
-const Kernels<double>& kernels<double>() {
-  switch (isa::active()) {
-    case isa::Level::avx512: return avx512::kernels_f64();
-    case isa::Level::avx2: return avx2::kernels_f64();
-    default: return baseline::kernels_f64();
-  }
-}
+TL_ISA_KERNELS_DISPATCH()
 
 namespace {
 
