@@ -50,7 +50,78 @@ def mlp_torch(torch):
         torch.from_numpy
 
 
-WORKLOADS = {"mlp": Workload(fashion_mnist_like, mlp_keras, mlp_torch)}
+def images_like(n):
+    """n random 28 x 28 x 1 images (channels_last) and labels."""
+    X, y = fashion_mnist_like(n)
+    return X[..., None], y
+
+
+def nchw(X):
+    """A batch of NHWC NumPy images as the NCHW tensor a torch model takes."""
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
+
+
+def lenet5_keras(keras):
+    """LeNet-5 (chapter 14's table; 'same' on the 28 x 28 inputs in place of the 32 x 32
+    padding), tanh, average pooling, softmax, SGD(0.01)."""
+    layers = keras.layers
+    model = keras.Sequential([
+        layers.Input(shape=(28, 28, 1)),
+        layers.Conv2D(6, 5, padding="same", activation="tanh"), layers.AveragePooling2D(2),
+        layers.Conv2D(16, 5, activation="tanh"), layers.AveragePooling2D(2),
+        layers.Conv2D(120, 5, activation="tanh"), layers.Flatten(),
+        layers.Dense(84, activation="tanh"), layers.Dense(10, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(0.01),
+                  metrics=["accuracy"])
+    return model
+
+
+def lenet5_torch(torch):
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2),
+        nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(),
+        nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+    return model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.01), nchw
+
+
+def fashion_cnn_keras(keras):
+    """The book's Fashion-MNIST CNN (chapter 14): 7 x 7 then 3 x 3 'same' relu convolutions,
+    max pooling, two dropout-regularised dense layers; Nadam, as the book compiles it."""
+    layers = keras.layers
+
+    def conv(filters, kernel_size=3):
+        return layers.Conv2D(filters, kernel_size, activation="relu", padding="same")
+    model = keras.Sequential([
+        layers.Input(shape=(28, 28, 1)), conv(64, 7), layers.MaxPooling2D(2),
+        conv(128), conv(128), layers.MaxPooling2D(2),
+        conv(256), conv(256), layers.MaxPooling2D(2), layers.Flatten(),
+        layers.Dense(128, activation="relu"), layers.Dropout(0.5),
+        layers.Dense(64, activation="relu"), layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="nadam",
+                  metrics=["accuracy"])
+    return model
+
+
+def fashion_cnn_torch(torch):
+    nn = torch.nn
+
+    def conv(c, f, kernel_size=3):
+        return [nn.Conv2d(c, f, kernel_size, padding=kernel_size // 2), nn.ReLU()]
+    model = nn.Sequential(
+        *conv(1, 64, 7), nn.MaxPool2d(2), *conv(64, 128), *conv(128, 128), nn.MaxPool2d(2),
+        *conv(128, 256), *conv(256, 256), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(2304, 128), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(128, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 10))
+    return model, nn.CrossEntropyLoss(), torch.optim.NAdam(model.parameters()), nchw
+
+
+WORKLOADS = {"mlp": Workload(fashion_mnist_like, mlp_keras, mlp_torch),
+             "lenet5": Workload(images_like, lenet5_keras, lenet5_torch),
+             "fashion_cnn": Workload(images_like, fashion_cnn_keras, fashion_cnn_torch)}
 
 
 def torch_epoch(workload, X, y, batch_size):
@@ -79,6 +150,9 @@ def keras_epoch(keras, workload, X, y, batch_size):
 
 
 def main(library, name, batch_size, n):
+    # One OpenMP wait policy for every library, the one turbolearn sets on import: under the
+    # default (spinning) policy torch trained LeNet-5 14x slower on these 2 cores.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     workload = WORKLOADS[name]
     X, y = workload.data(n)
     if library == "turbolearn":

@@ -1,8 +1,13 @@
 #include "blas.hpp"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
+
+#include "threads.hpp"
 
 namespace tl::blas {
 
@@ -66,6 +71,35 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
                           const float*, int64_t, float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                            const double*, int64_t, double, double*, int64_t);
+
+template <class T>
+void parallel_gemm(int n_threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha,
+                   const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  SingleThreaded one_blas_thread;
+  // A GEMM's multiply-add costs about an eighth of the element operations resolve() counts.
+  const int nt = static_cast<int>(std::min<int64_t>(
+      threads::resolve(n_threads, double(m) * n * k / 8), std::max(m, n)));
+  if (nt <= 1) return gemm<T>(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  const bool by_rows = m >= n;
+  const int64_t parts = by_rows ? m : n;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int th = 0; th < nt; ++th) {
+    const int64_t b0 = parts * th / nt, size = parts * (th + 1) / nt - b0;
+    if (by_rows)
+      gemm<T>(ta, tb, size, n, k, alpha, ta ? A + b0 : A + b0 * lda, lda, B, ldb, beta,
+              C + b0 * ldc, ldc);
+    else
+      gemm<T>(ta, tb, m, size, k, alpha, A, lda, tb ? B + b0 * ldb : B + b0, ldb, beta, C + b0,
+              ldc);
+  }
+}
+
+template void parallel_gemm<float>(int, bool, bool, int64_t, int64_t, int64_t, float,
+                                   const float*, int64_t, const float*, int64_t, float, float*,
+                                   int64_t);
+template void parallel_gemm<double>(int, bool, bool, int64_t, int64_t, int64_t, double,
+                                    const double*, int64_t, const double*, int64_t, double,
+                                    double*, int64_t);
 
 SingleThreaded::SingleThreaded() {
   const Table& t = table();

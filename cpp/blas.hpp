@@ -38,6 +38,17 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+// gemm split over our OpenMP threads by rows of C (columns for a short wide C), each part one
+// single-threaded BLAS call; `n_threads` as threads::resolve takes it (one thread for small
+// products). Kernels that a training step calls between OpenMP regions use this instead of
+// the BLAS's own threads: OpenBLAS's workers spin for a while after each threaded GEMM and
+// took a core from the next kernel's team (the book's Fashion-MNIST CNN epoch ran 1.8x
+// slower, its LeNet-5 epoch 1.5x; an LSTM(20) step 10-50x).
+template <class T>
+void parallel_gemm(int n_threads, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                   T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C,
+                   int64_t ldc);
+
 // Makes the BLAS single-threaded for the lifetime of the guard: kernels call it from inside
 // their own OpenMP regions, and a threaded BLAS there would oversubscribe the cores.
 class SingleThreaded {

@@ -498,7 +498,7 @@ void convolve(const Geometry& g, const T* in, const T* kernel, const T* bias, Ac
               bool fuse, T* out, int n_threads) {
   fuse = fuse && (bias != nullptr || act != Activation::linear);
   switch (forward_choice<T>(g)) {
-    case Algorithm::gemm:  // the BLAS runs outside any OpenMP region here, with its own threads
+    case Algorithm::gemm:
       return dense::forward(in, g.pixels(), g.k_group(), kernel, g.f, fuse ? bias : nullptr,
                             fuse ? act : Activation::linear, out, n_threads);
     case Algorithm::depthwise: return depthwise_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
@@ -553,8 +553,8 @@ template <class T>
 void filter_gradient(const Geometry& g, const T* in, const T* delta, T* dkernel, int n_threads) {
   switch (forward_choice<T>(g)) {
     case Algorithm::gemm:
-      return blas::gemm<T>(true, false, g.k_group(), g.f, g.pixels(), T(1), in, g.k_group(),
-                           delta, g.f, T(0), dkernel, g.f);
+      return blas::parallel_gemm<T>(n_threads, true, false, g.k_group(), g.f, g.pixels(), T(1),
+                                    in, g.k_group(), delta, g.f, T(0), dkernel, g.f);
     case Algorithm::depthwise: return depthwise_filter(g, in, delta, dkernel, n_threads);
     case Algorithm::direct: return direct_filter(g, in, delta, dkernel, n_threads);
     case Algorithm::im2col: return im2col_filter(g, in, delta, dkernel, n_threads);
@@ -565,8 +565,8 @@ template <class T>
 void data_gradient(const Geometry& g, const T* delta, const T* kernel, T* din, int n_threads) {
   switch (data_choice<T>(g)) {
     case Algorithm::gemm:
-      return blas::gemm<T>(false, true, g.pixels(), g.k_group(), g.f, T(1), delta, g.f, kernel,
-                           g.f, T(0), din, g.k_group());
+      return blas::parallel_gemm<T>(n_threads, false, true, g.pixels(), g.k_group(), g.f, T(1),
+                                    delta, g.f, kernel, g.f, T(0), din, g.k_group());
     case Algorithm::depthwise: {
       // one filter per channel: the phases' convolutions are depthwise ones (gathers, faster
       // than the scatter, which serves every multiplier and shape)

@@ -74,8 +74,8 @@ void forward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_out
              Activation act, T* out, int n_threads) {
   check_args(n, d_in, d_out);
   if (n == 0) return;
-  // The BLAS runs outside any OpenMP region here, with its own threads.
-  blas::gemm<T>(false, false, n, d_out, d_in, T(1), x, d_in, kernel, d_out, T(0), out, d_out);
+  blas::parallel_gemm<T>(n_threads, false, false, n, d_out, d_in, T(1), x, d_in, kernel, d_out,
+                         T(0), out, d_out);
   if (act == Activation::linear && bias == nullptr) return;
   const Kernels<T>& kern = kernels<T>();
   const int nt = static_cast<int>(
@@ -124,8 +124,11 @@ void backward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_ou
       for (int t = 0; t < nt; ++t)
         for (int64_t j = 0; j < d_out; ++j) dbias[j] += parts[t * d_out + j];
   }
-  blas::gemm<T>(true, false, d_in, d_out, n, T(1), x, d_in, delta, d_out, T(0), dkernel, d_out);
-  if (dx) blas::gemm<T>(false, true, n, d_in, d_out, T(1), delta, d_out, kernel, d_out, T(0), dx, d_in);
+  blas::parallel_gemm<T>(n_threads, true, false, d_in, d_out, n, T(1), x, d_in, delta, d_out,
+                         T(0), dkernel, d_out);
+  if (dx)
+    blas::parallel_gemm<T>(n_threads, false, true, n, d_in, d_out, T(1), delta, d_out, kernel,
+                           d_out, T(0), dx, d_in);
 }
 
 TL_INSTANTIATE_DENSE(float)

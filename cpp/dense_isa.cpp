@@ -1,15 +1,16 @@
 // The inner loops of the dense kernels, compiled once per SIMD level (CMake passes
 // -DTL_ISA_NS=baseline|avx2|avx512 with the matching -m flags). Like kmeans_isa.cpp, no std::
-// templates are instantiated here; the transcendental functions are the C library's (expf,
-// expm1f, log1pf, tanhf and their double versions), called per element: measured on the
-// 784-300-100-10 MLP, the exp-based epilogues cost a few microseconds per call next to the
-// GEMM's hundreds (benchmarks/README.md), so a polynomial SIMD exp was not worth its error.
+// templates are instantiated here. float sigmoid and tanh are vmath.hpp's vector functions:
+// libm's tanhf cost 14-17 ns an element, and LeNet-5's tanh convolution epilogues (this
+// epilogue) took 3.0 ms of a 3.5 ms forward pass at batch 32. The other transcendental
+// functions are the C library's (expf, expm1f, log1pf), called per element: on the MLP's
+// 10-class softmax they cost a few microseconds next to the GEMM's hundreds.
 #include <math.h>
 
 #include <cstdint>
 
 #include "dense.hpp"
-#include "simd.hpp"
+#include "vmath.hpp"
 
 namespace tl::dense::TL_ISA_NS {
 namespace {
@@ -20,29 +21,27 @@ inline float c_expm1(float x) { return expm1f(x); }
 inline double c_expm1(double x) { return expm1(x); }
 inline float c_log1p(float x) { return log1pf(x); }
 inline double c_log1p(double x) { return log1p(x); }
-inline float c_tanh(float x) { return tanhf(x); }
-inline double c_tanh(double x) { return tanh(x); }
 
-// y = max(0, y + b) (relu) or y + b (linear) along a row, in vectors then one lane at a time.
-// max(0, v) keeps a NaN v (x86 max returns its second operand on NaN).
+namespace vm = ::tl::TL_ISA_NS::vmath;
+
+// y = f(y) over n values, in vectors (the last one lane-masked).
+template <class T, class F>
+inline void map_values(T* y, int64_t n, F f) {
+  vm::vector_loop<T>(n, [&](int64_t j, int64_t m) { vm::store(y + j, f(vm::load(y + j, m)), m); });
+}
+
+// y = max(0, y + b) (relu) or y + b (linear) along a row, in vectors, the last one masked (a
+// convolution's rows are its few filters: LeNet-5's first layer has 6). The relu select
+// keeps a NaN (the compare is false).
 template <class T, bool kRelu>
 void bias_relu_row(T* y, int64_t cols, const T* bias) {
-  using V = ::tl::TL_ISA_NS::simd::Vec<T>;
-  using S = ::tl::TL_ISA_NS::simd::Scalar<T>;
-  int64_t j = 0;
-  const V vzero = V::set1(T(0));
-  for (; j + V::width <= cols; j += V::width) {
-    V v = V::load(y + j);
-    if (bias) v = v + V::load(bias + j);
-    if constexpr (kRelu) v = max(vzero, v);
-    v.store(y + j);
-  }
-  for (; j < cols; ++j) {
-    S v = S::load(y + j);
-    if (bias) v = v + S::load(bias + j);
-    if constexpr (kRelu) v = max(S::set1(T(0)), v);
-    v.store(y + j);
-  }
+  using V = vm::Vec<T>;
+  vm::vector_loop<T>(cols, [&](int64_t j, int64_t m) {
+    V v = vm::load(y + j, m);
+    if (bias) v += vm::load(bias + j, m);
+    if constexpr (kRelu) v = v < 0 ? V{} : v;
+    vm::store(y + j, v, m);
+  });
 }
 
 // Row-wise softmax, max-subtracted (a NaN in the row makes the whole row NaN: its exp
@@ -64,38 +63,37 @@ void softmax_row(T* y, int64_t cols, const T* bias) {
 
 template <class T>
 void epilogue(T* y, int64_t rows, int64_t cols, const T* bias, Activation act) {
+  if (act == Activation::softmax) {
+    for (int64_t r = 0; r < rows; ++r) softmax_row(y + r * cols, cols, bias);
+    return;
+  }
+  if (act == Activation::relu) {
+    for (int64_t r = 0; r < rows; ++r) bias_relu_row<T, true>(y + r * cols, cols, bias);
+    return;
+  }
+  if (bias)
+    for (int64_t r = 0; r < rows; ++r) bias_relu_row<T, false>(y + r * cols, cols, bias);
+  // The other activations act on each value alone: one pass over the contiguous rows (rows
+  // of few columns would leave most vector lanes idle).
   const T alpha = static_cast<T>(kSeluAlpha), scale = static_cast<T>(kSeluScale);
-  for (int64_t r = 0; r < rows; ++r) {
-    T* row = y + r * cols;
-    switch (act) {
-      case Activation::linear: bias_relu_row<T, false>(row, cols, bias); break;
-      case Activation::relu: bias_relu_row<T, true>(row, cols, bias); break;
-      case Activation::softmax: softmax_row(row, cols, bias); break;
-      default:
-        if (bias) bias_relu_row<T, false>(row, cols, bias);
-        switch (act) {
-          case Activation::sigmoid:
-            for (int64_t j = 0; j < cols; ++j) row[j] = T(1) / (T(1) + c_exp(-row[j]));
-            break;
-          case Activation::tanh:
-            for (int64_t j = 0; j < cols; ++j) row[j] = c_tanh(row[j]);
-            break;
-          case Activation::elu:
-            for (int64_t j = 0; j < cols; ++j) row[j] = row[j] > T(0) ? row[j] : c_expm1(row[j]);
-            break;
-          case Activation::selu:
-            for (int64_t j = 0; j < cols; ++j)
-              row[j] = scale * (row[j] > T(0) ? row[j] : alpha * c_expm1(row[j]));
-            break;
-          case Activation::softplus:  // log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
-            for (int64_t j = 0; j < cols; ++j) {
-              const T z = row[j];
-              row[j] = z > T(0) ? z + c_log1p(c_exp(-z)) : c_log1p(c_exp(z));
-            }
-            break;
-          default: break;
-        }
-    }
+  const int64_t count = rows * cols;
+  switch (act) {
+    case Activation::sigmoid: return map_values(y, count, [](auto v) { return vm::sigmoid(v); });
+    case Activation::tanh: return map_values(y, count, [](auto v) { return vm::tanh_of(v); });
+    case Activation::elu:
+      for (int64_t j = 0; j < count; ++j) y[j] = y[j] > T(0) ? y[j] : c_expm1(y[j]);
+      return;
+    case Activation::selu:
+      for (int64_t j = 0; j < count; ++j)
+        y[j] = scale * (y[j] > T(0) ? y[j] : alpha * c_expm1(y[j]));
+      return;
+    case Activation::softplus:  // log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
+      for (int64_t j = 0; j < count; ++j) {
+        const T z = y[j];
+        y[j] = z > T(0) ? z + c_log1p(c_exp(-z)) : c_log1p(c_exp(z));
+      }
+      return;
+    default: return;
   }
 }
 

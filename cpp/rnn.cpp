@@ -69,32 +69,17 @@ void mask_rows(const T* x, const T* m, int64_t n, int64_t t, int64_t width, int6
 }
 
 // The GEMM stages' device (rnn.hpp): the CPU BLAS, single-threaded, its products split
-// over our OpenMP threads by rows of C (or columns, for a short wide C). A call holds the
-// BLAS single-threaded throughout: OpenBLAS's own workers spin after each GEMM and took the
-// cores from the next step's threads (LSTM(20) fwd+bwd went from 0.5 ms to 5-27 ms with two
-// threads on the 2 cores).
+// over our OpenMP threads (blas::parallel_gemm). A call holds the BLAS single-threaded
+// throughout: OpenBLAS's own workers spin after each GEMM and took the cores from the next
+// step's threads (LSTM(20) fwd+bwd went from 0.5 ms to 5-27 ms with two threads on the 2
+// cores).
 struct Cpu {
   int n_threads = 0;
 
   template <class T>
   void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
             const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-    // A GEMM's multiply-add costs about an eighth of the element operations resolve() counts.
-    const int nt = static_cast<int>(std::min<int64_t>(
-        threads::resolve(n_threads, double(m) * n * k / 8), std::max(m, n)));
-    if (nt <= 1) return blas::gemm<T>(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-    const bool by_rows = m >= n;
-    const Rows parts{by_rows ? m : n, nt};
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int th = 0; th < nt; ++th) {
-      const int64_t b0 = parts.begin(th), size = parts.begin(th + 1) - b0;
-      if (by_rows)
-        blas::gemm<T>(ta, tb, size, n, k, alpha, ta ? A + b0 : A + b0 * lda, lda, B, ldb, beta,
-                      C + b0 * ldc, ldc);
-      else
-        blas::gemm<T>(ta, tb, m, size, k, alpha, A, lda, tb ? B + b0 * ldb : B + b0, ldb, beta,
-                      C + b0, ldc);
-    }
+    blas::parallel_gemm<T>(n_threads, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
   }
   template <class T>
   void mask_rows(const T* x, const T* m, int64_t n, int64_t t, int64_t width, int64_t ld, T* out) {
