@@ -63,11 +63,15 @@ class DropoutRNNCell:
                 step_input, self.recurrent_dropout)
         return getattr(self, "_recurrent_dropout_mask", None)
 
+    # The RNN layer resets after every call: assign only when there is a mask (a Layer's
+    # attribute assignment runs its tracking).
     def reset_dropout_mask(self):
-        self._dropout_mask = None
+        if getattr(self, "_dropout_mask", None) is not None:
+            self._dropout_mask = None
 
     def reset_recurrent_dropout_mask(self):
-        self._recurrent_dropout_mask = None
+        if getattr(self, "_recurrent_dropout_mask", None) is not None:
+            self._recurrent_dropout_mask = None
 
 
 class _BuiltinCell(Layer, DropoutRNNCell):

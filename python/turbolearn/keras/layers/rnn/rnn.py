@@ -18,7 +18,7 @@ from .loop import rnn_loop
 __all__ = ["GRU", "LSTM", "RNN", "SimpleRNN"]
 
 _FUSED_CELLS = {SimpleRNNCell: "simple_rnn", LSTMCell: "lstm", GRUCell: "gru"}
-_FUSED_DTYPES = ("float32", "float64")
+_FUSED_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 
 
 def _fused_cell(cell):
@@ -26,7 +26,7 @@ def _fused_cell(cell):
     exactly what its call does, else None: a subclass (its call may differ), an activation
     the kernels do not fuse (``keras._nn.rnn_activation``) or a dtype they do not have."""
     kind = _FUSED_CELLS.get(type(cell))
-    if kind is None or cell.kernel.dtype not in _FUSED_DTYPES:
+    if kind is None or cell.kernel.value.dtype not in _FUSED_DTYPES:
         return None
     if _nn.rnn_activation(cell.activation) is None:
         return None
@@ -195,7 +195,7 @@ class RNN(Layer):
             raise ValueError(f"Layer {self.name!r} expects inputs of shape (batch, time, "
                              f"features) with at least one time step, got "
                              f"{tuple(sequences.shape)}")
-        if str(sequences.dtype) != self.dtype:
+        if value_of(sequences).dtype != self.dtype:
             sequences = ops.cast(sequences, self.dtype)
         if self.stateful and self._expected_batch_size not in (None, sequences.shape[0]):
             raise ValueError("If an RNN is stateful, the batch size of the input sequences "
