@@ -119,9 +119,59 @@ def fashion_cnn_torch(torch):
     return model, nn.CrossEntropyLoss(), torch.optim.NAdam(model.parameters()), nchw
 
 
+def time_series(n):
+    """The book's generate_time_series (chapter 15): n series of 50 steps, two sines of random
+    frequencies and phases plus noise, and the next value to predict."""
+    rng = np.random.default_rng(42)
+    freq1, freq2, offsets1, offsets2 = rng.random((4, n, 1))
+    time = np.linspace(0, 1, 51)
+    series = 0.5 * np.sin((time - offsets1) * (freq1 * 10 + 10))
+    series += 0.2 * np.sin((time - offsets2) * (freq2 * 20 + 20))
+    series += 0.1 * (rng.random((n, 51)) - 0.5)
+    series = series.astype(np.float32)
+    return series[:, :50, np.newaxis], series[:, 50:]
+
+
+def deep_rnn_keras(layer):
+    """The book's deep RNN: 2 x ``layer``(20) + Dense(1), MSE, Adam (chapter 15)."""
+    def build(keras):
+        rnn = getattr(keras.layers, layer)
+        model = keras.Sequential([keras.layers.Input(shape=(None, 1)),
+                                  rnn(20, return_sequences=True), rnn(20),
+                                  keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer="adam")
+        return model
+    return build
+
+
+def deep_rnn_torch(module):
+    """The same in torch: two ``torch.nn.<module>`` layers, a Linear head on the last step."""
+    def build(torch):
+        nn = torch.nn
+
+        class DeepRNN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn1 = getattr(nn, module)(1, 20, batch_first=True)
+                self.rnn2 = getattr(nn, module)(20, 20, batch_first=True)
+                self.head = nn.Linear(20, 1)
+
+            def forward(self, x):
+                sequence, _ = self.rnn1(x)
+                last, _ = self.rnn2(sequence)
+                return self.head(last[:, -1])
+        model = DeepRNN()
+        return model, nn.MSELoss(), torch.optim.Adam(model.parameters()), torch.from_numpy
+    return build
+
+
 WORKLOADS = {"mlp": Workload(fashion_mnist_like, mlp_keras, mlp_torch),
              "lenet5": Workload(images_like, lenet5_keras, lenet5_torch),
-             "fashion_cnn": Workload(images_like, fashion_cnn_keras, fashion_cnn_torch)}
+             "fashion_cnn": Workload(images_like, fashion_cnn_keras, fashion_cnn_torch),
+             "simple_rnn": Workload(time_series, deep_rnn_keras("SimpleRNN"),
+                                    deep_rnn_torch("RNN")),
+             "lstm": Workload(time_series, deep_rnn_keras("LSTM"), deep_rnn_torch("LSTM")),
+             "gru": Workload(time_series, deep_rnn_keras("GRU"), deep_rnn_torch("GRU"))}
 
 
 def torch_epoch(workload, X, y, batch_size):

@@ -24,7 +24,7 @@ from conftest import SCALE, optional, run
 torch = optional("torch")
 pytestmark = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
-GATES = {"lstm": 4, "gru": 3}
+GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 STEP_CASES = {"lstm20-32x50x1": ("lstm", 32, 50, 1, 20), "gru20-32x50x1": ("gru", 32, 50, 1, 20),
               "lstm256-64x100x128": ("lstm", 64, 100, 128, 256),
               "gru256-64x100x128": ("gru", 64, 100, 128, 256)}

@@ -6,10 +6,15 @@ from Keras' z, r, h to torch's r, z, n; torch's GRU is Keras' reset_after=True) 
 float64 from the same float32 values, within 1e-5 of the largest value compared. What torch
 has no counterpart for (reset_after=False, masks, zero_output_for_mask, Bidirectional merge
 modes, stacked and user-defined cells, TimeDistributed, Embedding, Masking, stateful
-carry-over) is compared with Keras 3 given identical weights (set_weights), gradients through
-torch autograd on Keras' side. Dropout: masks drawn once per call and reused at every step,
-the identity in inference. Configs round-trip and carry Keras' keys; bad arguments raise
-Keras' errors.
+carry-over, dropout in training with the same masks) is compared with Keras 3 given
+identical weights (set_weights), gradients through torch autograd on Keras' side. Dropout:
+masks drawn once per call and reused at every step, the identity in inference. Configs
+round-trip and carry Keras' keys; bad arguments raise Keras' errors.
+
+The built-in layers have two paths: the fused whole-sequence op and the generic loop that
+steps the cell's call (custom cells, StackedRNNCells, activations the kernels lack). The
+comparisons marked with the ``rnn_path`` fixture run on both; the fused and generic paths
+are also compared with each other in float64 (1e-10), and which one runs is checked.
 """
 import os
 
@@ -17,7 +22,8 @@ import numpy as np
 import pytest
 
 from turbolearn import keras
-from turbolearn.keras import GradientTape, layers, ops
+from turbolearn.keras import GradientTape, _nn, layers, ops
+from turbolearn.keras.layers.rnn import rnn as rnn_module
 
 TOL = 1e-5
 
@@ -37,6 +43,19 @@ def k3():
 def fresh():
     keras.backend.clear_session()
     keras.utils.set_random_seed(3)
+
+
+def _generic_only(monkeypatch):
+    """Makes the built-in layers run the generic loop (the cell's call at every step)."""
+    monkeypatch.setattr(rnn_module, "_fused_cell", lambda cell: None)
+
+
+@pytest.fixture(params=["fused", "generic"])
+def rnn_path(request, monkeypatch):
+    """Runs a test on each path of the built-in layers."""
+    if request.param == "generic":
+        _generic_only(monkeypatch)
+    return request.param
 
 
 def close(ours, ref, tol=TOL):
@@ -190,6 +209,7 @@ SHAPES = [(1, 1, 1, 1), (3, 7, 5, 6), (2, 30, 4, 9), (64, 100, 3, 13), (5, 12, 2
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("batch, steps, features, units", SHAPES)
 @pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.usefixtures("rnn_path")
 def test_matches_torch(torch, kind, batch, steps, features, units, go_backwards):
     rng = np.random.default_rng(batch * 1000 + steps)
     layer = getattr(layers, kind)(units, return_sequences=True, return_state=True,
@@ -222,6 +242,7 @@ def test_matches_torch(torch, kind, batch, steps, features, units, go_backwards)
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.usefixtures("rnn_path")
 def test_matches_torch_without_bias_and_last_output(torch, kind):
     rng = np.random.default_rng(7)
     batch, steps, features, units = 4, 9, 3, 5
@@ -242,6 +263,7 @@ def test_matches_torch_without_bias_and_last_output(torch, kind):
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.usefixtures("rnn_path")
 def test_bidirectional_matches_torch(torch, kind):
     rng = np.random.default_rng(11)
     batch, steps, features, units = 3, 8, 4, 7
@@ -274,6 +296,7 @@ def test_bidirectional_matches_torch(torch, kind):
                                      "return_state": True},
                                     {"activation": "relu", "recurrent_activation": "hard_sigmoid",
                                      "return_sequences": True}])
+@pytest.mark.usefixtures("rnn_path")
 def test_gru_variants_match_keras(torch, k3, units, batch, steps, kwargs):
     rng = np.random.default_rng(units + batch)
     x = rng.standard_normal((batch, steps, 3)).astype("float32")
@@ -297,6 +320,7 @@ def _mask(rng, batch, steps, kind):
                                     {"return_sequences": True, "zero_output_for_mask": True},
                                     {"go_backwards": True, "return_sequences": True,
                                      "zero_output_for_mask": True}])
+@pytest.mark.usefixtures("rnn_path")
 def test_masks_match_keras(torch, k3, kind, mask_kind, kwargs):
     rng = np.random.default_rng(5)
     batch, steps, units = 6, 11, 5
@@ -307,6 +331,7 @@ def test_masks_match_keras(torch, k3, kind, mask_kind, kwargs):
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.usefixtures("rnn_path")
 def test_initial_state_and_mask_match_keras(torch, k3, kind):
     rng = np.random.default_rng(8)
     batch, steps, units = 4, 6, 3
@@ -334,6 +359,7 @@ def test_bidirectional_merge_modes_match_keras(torch, k3, merge_mode, return_seq
     assert len(outs) == (2 if merge_mode is None else 1)
 
 
+@pytest.mark.usefixtures("rnn_path")
 def test_bidirectional_states_backward_layer_and_names(torch, k3):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((3, 5, 2)).astype("float32")
@@ -622,6 +648,7 @@ def test_layer_without_masking_warns_and_drops_the_mask():
 # --- stateful, dropout ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.usefixtures("rnn_path")
 def test_stateful_carries_states_like_keras(k3, kind):
     rng = np.random.default_rng(16)
     batch, units = 3, 4
@@ -686,6 +713,7 @@ def _probe(kind, units, **kwargs):
     return layer
 
 
+@pytest.mark.usefixtures("rnn_path")
 def test_dropout_mask_is_drawn_once_per_call_and_reused_at_every_step():
     units, batch, steps = 50, 8, 6
     layer = _probe("SimpleRNN", units, dropout=0.4, return_sequences=True)
@@ -701,6 +729,7 @@ def test_dropout_mask_is_drawn_once_per_call_and_reused_at_every_step():
     np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
 
 
+@pytest.mark.usefixtures("rnn_path")
 def test_recurrent_dropout_mask_is_reused_at_every_step():
     units, batch, steps = 40, 6, 5
     layer = _probe("SimpleRNN", units, recurrent_dropout=0.5, return_sequences=True)
@@ -714,6 +743,7 @@ def test_recurrent_dropout_mask_is_reused_at_every_step():
 
 
 @pytest.mark.parametrize("kind, gates", [("LSTM", 4), ("GRU", 3)])
+@pytest.mark.usefixtures("rnn_path")
 def test_lstm_gru_dropout_masks(kind, gates):
     rng = np.random.default_rng(18)
     x = rng.standard_normal((4, 6, 3)).astype("float32")
@@ -739,6 +769,7 @@ def test_lstm_gru_dropout_masks(kind, gates):
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.usefixtures("rnn_path")
 def test_dropout_in_inference_matches_keras(torch, k3, kind):
     rng = np.random.default_rng(20)
     x = rng.standard_normal((3, 6, 2)).astype("float32")
@@ -747,6 +778,7 @@ def test_dropout_in_inference_matches_keras(torch, k3, kind):
                        getattr(k3.layers, kind)(**kwargs), x, rng, training=False)
 
 
+@pytest.mark.usefixtures("rnn_path")
 def test_dropout_gradients_match_finite_differences():
     """With the masks replayed (the cell's generator reseeded before each call), the input
     gradient through dropout and recurrent dropout matches central differences."""
@@ -770,6 +802,245 @@ def test_dropout_gradients_match_finite_differences():
         d[i] = eps
         numeric = (float(ops.sum(run(x + d))) - float(ops.sum(run(x - d)))) / (2 * eps)
         np.testing.assert_allclose(g[i], numeric, rtol=2e-2, atol=2e-3)
+
+
+def _fixed_masks(cell, rng, batch, features):
+    """Dropout masks in the form the cell caches them (a list per gate in implementation 1):
+    (input mask, recurrent mask), None where the rate is zero."""
+    count = getattr(cell, "dropout_mask_count", None)
+
+    def draw(rate, width):
+        if not rate:
+            return None
+        masks = [((rng.random((batch, width)) >= rate) / (1 - rate)).astype("float32")
+                 for _ in range(count or 1)]
+        return masks if count else masks[0]
+    return draw(cell.dropout, features), draw(cell.recurrent_dropout, cell.units)
+
+
+def _as_torch(torch, masks):
+    if masks is None:
+        return None
+    return [torch.tensor(m) for m in masks] if isinstance(masks, list) else torch.tensor(masks)
+
+
+DROPOUT_CASES = [
+    ("SimpleRNN", {"dropout": 0.3}), ("SimpleRNN", {"recurrent_dropout": 0.4}),
+    ("SimpleRNN", {"dropout": 0.3, "recurrent_dropout": 0.4, "go_backwards": True}),
+    ("LSTM", {"dropout": 0.3}), ("LSTM", {"dropout": 0.3, "recurrent_dropout": 0.4}),
+    # (Keras' use_cudnn="auto" path fails on implementation 1 without recurrent dropout)
+    ("LSTM", {"dropout": 0.3, "implementation": 1, "use_cudnn": False}),
+    ("GRU", {"dropout": 0.3}), ("GRU", {"dropout": 0.3, "recurrent_dropout": 0.4}),
+    ("GRU", {"dropout": 0.3, "recurrent_dropout": 0.4, "reset_after": False}),
+    ("GRU", {"recurrent_dropout": 0.4, "reset_after": False, "go_backwards": True}),
+]
+
+
+@pytest.mark.usefixtures("rnn_path")
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("kind, kwargs", DROPOUT_CASES)
+def test_dropout_in_training_matches_keras(torch, k3, kind, kwargs, masked):
+    """The same masks in both libraries' caches: outputs, states and gradients in training
+    equal Keras' (one input mask for all gates, or one per gate in implementation 1, and
+    per-gate recurrent masks)."""
+    rng = np.random.default_rng(22)
+    batch, steps, features, units = 4, 7, 3, 5
+    x = rng.standard_normal((batch, steps, features)).astype("float32")
+    mask = _mask(rng, batch, steps, "scattered") if masked else None
+    common = {"return_sequences": True, "return_state": True, **kwargs}
+    ours, theirs = getattr(layers, kind)(units, **common), getattr(k3.layers, kind)(units, **common)
+    ours(x)
+    theirs(x)
+    theirs.set_weights(randomize(ours, rng))
+    masks = _fixed_masks(ours.cell, rng, batch, features)
+    ours.cell._dropout_mask, ours.cell._recurrent_dropout_mask = masks
+    outs, grads, seeds = _ours(ours, x, mask=mask, training=True, rng=rng)
+    assert ours.cell._dropout_mask is None  # the layer resets its cell's masks after a call
+    theirs.cell._dropout_mask, theirs.cell._recurrent_dropout_mask = (_as_torch(torch, m)
+                                                                      for m in masks)
+    k_outs, k_grads = _keras_side(torch, theirs, x, seeds, mask=mask, training=True)
+    for a, b in zip(outs, k_outs, strict=True):
+        close(a, b)
+    for a, b in zip(grads, k_grads, strict=True):
+        close(a, b)
+    assert not np.allclose(outs[0], ours(x, mask=mask)[0].numpy())  # the masks did apply
+
+
+# --- the fused and the generic path ---------------------------------------------------------
+
+def _cells(layer):
+    subs = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") \
+        else [layer]
+    return [sub.cell for sub in subs]
+
+
+def _run_on_both_paths(monkeypatch, layer, calls, seed=0):
+    """``calls(layer)`` (a list of results) on the fused path, then on the generic path with
+    every cell's dropout generator reseeded to ``seed`` before each path."""
+    results = []
+    for generic in (False, True):
+        for cell in _cells(layer):
+            cell._rng = np.random.default_rng(seed)
+        with monkeypatch.context() as m:
+            if generic:
+                _generic_only(m)
+            results.append(calls(layer))
+    return results
+
+
+def _assert_same(fused, generic, tol=1e-10):
+    assert len(fused) == len(generic)
+    for a, b in zip(fused, generic):
+        if b is None:
+            assert a is None
+        else:
+            close(a, b, tol)
+
+
+PATH_CASES = {
+    "mask_states": ({"return_sequences": True, "return_state": True}, True, True, False),
+    "last_output": ({}, False, False, False),
+    "backwards_zero_output": ({"go_backwards": True, "return_sequences": True,
+                               "zero_output_for_mask": True}, True, False, False),
+    "backwards_last_state": ({"go_backwards": True, "return_state": True}, True, True, False),
+    "dropout": ({"dropout": 0.3, "return_sequences": True}, True, False, True),
+    "both_dropouts": ({"dropout": 0.3, "recurrent_dropout": 0.4, "return_state": True},
+                      True, True, True),
+    "activations": ({"activation": "relu", "return_sequences": True}, True, False, False),
+}
+PATH_KINDS = [("SimpleRNN", {}), ("LSTM", {}), ("GRU", {}), ("GRU", {"reset_after": False}),
+              ("LSTM", {"use_bias": False})]
+
+
+@pytest.mark.parametrize("case", list(PATH_CASES))
+@pytest.mark.parametrize("kind, extra", PATH_KINDS,
+                         ids=["SimpleRNN", "LSTM", "GRU", "GRU-reset_before", "LSTM-no_bias"])
+def test_fused_and_generic_paths_agree(monkeypatch, kind, extra, case):
+    """In float64, on the same weights (and, in training, the same seeded dropout masks):
+    outputs, final states and the gradients of the inputs, the initial states and every
+    weight agree to 1e-10."""
+    kwargs, masked, with_state, training = PATH_CASES[case]
+    rng = np.random.default_rng(23)
+    batch, steps, features, units = 5, 8, 3, 6
+    layer = getattr(layers, kind)(units, dtype="float64", seed=1, **kwargs, **extra)
+    x = rng.standard_normal((batch, steps, features))
+    layer(x)
+    randomize(layer, rng)
+    mask = _mask(rng, batch, steps, "scattered") if masked else None
+    h0 = None
+    if with_state:
+        h0 = [rng.standard_normal((batch, units)) for _ in range(2 if kind == "LSTM" else 1)]
+    seeds = None
+
+    def calls(layer):
+        nonlocal seeds
+        outs, grads, seeds = _ours(layer, x, initial_state=h0, mask=mask, training=training,
+                                   seeds=seeds, rng=rng)
+        return outs + grads
+    fused, generic = _run_on_both_paths(monkeypatch, layer, calls)
+    _assert_same(fused, generic)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_fused_and_generic_paths_agree_bidirectional(monkeypatch, kind):
+    rng = np.random.default_rng(24)
+    batch, steps, features, units = 4, 7, 3, 5
+    layer = layers.Bidirectional(
+        getattr(layers, kind)(units, return_sequences=True, return_state=True, dropout=0.2,
+                              recurrent_dropout=0.3, dtype="float64", seed=2),
+        merge_mode="concat", dtype="float64")
+    x = rng.standard_normal((batch, steps, features))
+    layer(x)
+    randomize(layer, rng)
+    mask = _mask(rng, batch, steps, "right_padded")
+    h0 = [rng.standard_normal((batch, units)) for _ in range(4 if kind == "LSTM" else 2)]
+    seeds = {}
+
+    def calls(layer):
+        results = []
+        for training in (False, True):
+            outs, grads, seeds[training] = _ours(layer, x, initial_state=h0, mask=mask,
+                                                 training=training, seeds=seeds.get(training),
+                                                 rng=rng)
+            results += outs + grads
+        return results
+    fused, generic = _run_on_both_paths(monkeypatch, layer, calls)
+    _assert_same(fused, generic)
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_fused_and_generic_paths_agree_stateful(monkeypatch, kind):
+    """Three batches carried over, outputs, gradients and the states after each."""
+    rng = np.random.default_rng(25)
+    batch, features, units = 3, 2, 4
+    layer = getattr(layers, kind)(units, stateful=True, return_sequences=True,
+                                  dropout=0.2, dtype="float64", seed=3)
+    chunks = [rng.standard_normal((batch, 5, features)) for _ in range(3)]
+    layer(chunks[0])
+    randomize(layer, rng)
+    seeds = {}
+
+    def calls(layer):
+        layer.reset_states()
+        results = []
+        for i, chunk in enumerate(chunks):
+            outs, grads, seeds[i] = _ours(layer, chunk, training=i == 1, seeds=seeds.get(i),
+                                          rng=rng)
+            results += outs + grads + [s.numpy().copy() for s in layer.states]
+        return results
+    fused, generic = _run_on_both_paths(monkeypatch, layer, calls)
+    _assert_same(fused, generic)
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    """The cells keras._nn.rnn_sequence is called with, in order."""
+    calls = []
+    real = _nn.rnn_sequence
+
+    def spy(cell, *args, **kwargs):
+        calls.append(cell)
+        return real(cell, *args, **kwargs)
+    monkeypatch.setattr(_nn, "rnn_sequence", spy)
+    return calls
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: layers.SimpleRNN(3, activation=None), ["simple_rnn"]),
+    (lambda: layers.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid"), ["lstm"]),
+    (lambda: layers.GRU(3, reset_after=False, dtype="float64"), ["gru"]),
+    (lambda: layers.RNN(layers.LSTMCell(3)), ["lstm"]),
+    (lambda: layers.Bidirectional(layers.GRU(3)), ["gru", "gru"]),
+    (lambda: layers.LSTM(3, activation="gelu"), []),
+    (lambda: layers.GRU(3, recurrent_activation="softsign"), []),
+    (lambda: layers.SimpleRNN(3, activation=lambda z: ops.tanh(z)), []),
+    (lambda: layers.RNN(ScaledGRUCell(3)), []),
+    (lambda: layers.RNN([layers.LSTMCell(2), layers.GRUCell(3)]), []),
+], ids=["simple_rnn", "lstm", "gru_float64", "rnn_of_cell", "bidirectional", "gelu",
+        "softsign", "lambda", "subclass", "stacked"])
+def test_which_path_runs(fused_calls, make, expected):
+    x = np.random.default_rng(0).standard_normal((2, 4, 3)).astype("float32")
+    layer = make()
+    layer(x)
+    fused_calls.clear()
+    with GradientTape() as tape:
+        loss = ops.sum(layer(x, training=True))
+    assert all(g is not None for g in tape.gradient(loss, layer.trainable_weights))
+    assert fused_calls == expected
+
+
+@pytest.mark.parametrize("kind, kwargs", [("LSTM", {"activation": "gelu"}),
+                                          ("GRU", {"recurrent_activation": "softsign",
+                                                   "reset_after": False}),
+                                          ("SimpleRNN", {"activation": "selu"})])
+def test_unsupported_activations_match_keras(torch, k3, kind, kwargs):
+    """Activations the kernels do not fuse run the generic loop, still exactly Keras'."""
+    rng = np.random.default_rng(26)
+    x = rng.standard_normal((4, 6, 3)).astype("float32")
+    mask = _mask(rng, 4, 6, "scattered")
+    common = {"return_sequences": True, "return_state": True, **kwargs}
+    compare_with_keras(torch, getattr(layers, kind)(5, **common),
+                       getattr(k3.layers, kind)(5, **common), x, rng, mask=mask)
 
 
 # --- shapes, configs, errors ---------------------------------------------------------------

@@ -8,19 +8,22 @@ from .._tensor import record, value_of
 from .common import _contiguous
 
 
+_RNN_ACTIVATION_NAMES = {}  # keras.activations function or name -> the kernels' name
+
+
 def rnn_activation(activation):
     """The rnn kernels' name for an activation they fuse: a name of RNN_ACTIVATIONS, None
     (linear) or that built-in function of keras.activations; None for anything else (the
-    layer then runs its per-step path)."""
-    from .. import activations
-    if activation is None:
-        return "linear"
-    if isinstance(activation, str):
-        return activation if activation in RNN_ACTIVATIONS else None
-    name = getattr(activation, "__name__", None)
-    if name in RNN_ACTIVATIONS and activations.get(name) is activation:
-        return name
-    return None
+    layer then runs its per-step path). The layers ask at every call: one dict lookup."""
+    if not _RNN_ACTIVATION_NAMES:
+        from .. import activations
+        _RNN_ACTIVATION_NAMES.update({name: name for name in RNN_ACTIVATIONS})
+        _RNN_ACTIVATION_NAMES.update({activations.get(name): name for name in RNN_ACTIVATIONS})
+        _RNN_ACTIVATION_NAMES[None] = "linear"
+    try:
+        return _RNN_ACTIVATION_NAMES.get(activation)
+    except TypeError:  # an unhashable callable
+        return None
 
 
 def _mask_array(mask, dtype):

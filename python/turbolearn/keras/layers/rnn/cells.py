@@ -2,11 +2,11 @@
 
 A cell follows Keras' protocol: ``state_size``, ``output_size``, ``call(inputs, states,
 training)`` returning ``(output, new_states)`` and ``get_initial_state(batch_size)``. The
-built-in cells split their step in two, so the RNN layer can run the input side of every
-time step at once: ``input_projection`` (``inputs @ kernel + bias`` after input dropout, for
-one step or a whole sequence) and ``recurrence`` (the rest of the step, from the projected
-input and the states). ``call`` is the two in a row. Weights, their shapes, names and order,
-gate order (LSTM: i, f, c, o; GRU: z, r, h) and dropout are Keras 3's.
+built-in cells' ``call`` is ``input_projection`` (``inputs @ kernel + bias`` after input
+dropout) then ``recurrence`` (the rest of the step, from the projected input and the
+states), in recorded keras ops: what an RNN layer runs at each step when the fused kernels
+do not apply (``rnn.py``), and what a cell called on its own runs. Weights, their shapes,
+names and order, gate order (LSTM: i, f, c, o; GRU: z, r, h) and dropout are Keras 3's.
 """
 import numpy as np
 
@@ -63,16 +63,15 @@ class DropoutRNNCell:
                 step_input, self.recurrent_dropout)
         return getattr(self, "_recurrent_dropout_mask", None)
 
+    # The RNN layer resets after every call: assign only when there is a mask (a Layer's
+    # attribute assignment runs its tracking).
     def reset_dropout_mask(self):
-        self._dropout_mask = None
+        if getattr(self, "_dropout_mask", None) is not None:
+            self._dropout_mask = None
 
     def reset_recurrent_dropout_mask(self):
-        self._recurrent_dropout_mask = None
-
-
-def _per_step(mask, inputs):
-    """A (batch, features) mask shaped to multiply inputs of one step or of a sequence."""
-    return mask[:, None, :] if len(inputs.shape) == 3 else mask
+        if getattr(self, "_recurrent_dropout_mask", None) is not None:
+            self._recurrent_dropout_mask = None
 
 
 class _BuiltinCell(Layer, DropoutRNNCell):
@@ -141,21 +140,18 @@ class _BuiltinCell(Layer, DropoutRNNCell):
         return self.bias
 
     def input_projection(self, inputs, training=False):
-        """``dropout(inputs) @ kernel + input bias`` for inputs of one step (batch, features)
-        or of a whole sequence (batch, time, features): one dense op (one per gate when each
-        gate has its own dropout mask)."""
+        """``dropout(inputs) @ kernel + input bias`` for the inputs of one step (batch,
+        features): one dense op (one per gate when each gate has its own dropout mask)."""
         bias = self._input_bias()
         if not self._dropout_applies(self.dropout, training):
             return _nn.dense(inputs, self.kernel, bias)
-        step = value_of(inputs)[:, 0] if len(inputs.shape) == 3 else inputs
-        masks = self.get_dropout_mask(step)
+        masks = self.get_dropout_mask(inputs)
         if not isinstance(masks, list):
-            return _nn.dense(ops.multiply(inputs, _per_step(masks, inputs)), self.kernel, bias)
+            return _nn.dense(ops.multiply(inputs, masks), self.kernel, bias)
         parts = []
         for g, mask in enumerate(masks):
             cols = slice(g * self.units, (g + 1) * self.units)
-            part = ops.matmul(ops.multiply(inputs, _per_step(mask, inputs)),
-                              self.kernel[:, cols])
+            part = ops.matmul(ops.multiply(inputs, mask), self.kernel[:, cols])
             parts.append(part if bias is None else ops.add(part, bias[cols]))
         return ops.concatenate(parts, axis=-1)
 

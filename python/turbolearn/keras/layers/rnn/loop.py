@@ -47,7 +47,7 @@ def _masked(keep, new, old):
 
 
 def rnn_loop(step_function, inputs, initial_states, go_backwards=False, mask=None,
-             zero_output_for_mask=False, return_all_outputs=True, variables=None):
+             zero_output_for_mask=False, return_all_outputs=True):
     """Runs ``step_function(inputs_t, states) -> (output, new_states)`` over the time axis of
     ``inputs`` (batch, time, ...), from ``initial_states`` (a list, possibly nested).
 
@@ -58,8 +58,7 @@ def rnn_loop(step_function, inputs, initial_states, go_backwards=False, mask=Non
     ``return_all_outputs``, else (batch, 1, ...), and ``new_states`` has the structure of
     ``initial_states``. The step function may read its inputs, its states and Variables
     (cell weights): a recorded tensor computed before the loop would need its gradient
-    outside the loop's op, and is refused. ``variables``: the Variables the steps read, when
-    the caller knows them (else they are found in the recorded steps).
+    outside the loop's op, and is refused.
     """
     xv = value_of(inputs)
     xp = array_namespace(xv)
@@ -94,8 +93,7 @@ def rnn_loop(step_function, inputs, initial_states, go_backwards=False, mask=Non
             ops.expand_dims(output, 1)
     results = [output, sequence] + list(flat_states)
     if recording:
-        results = _as_one_op(results, inputs, flat_initial, step_inputs, state_leaves, start,
-                             variables)
+        results = _as_one_op(results, inputs, flat_initial, step_inputs, state_leaves, start)
     return results[0], results[1], _pack_like(initial_states, iter(results[2:]))
 
 
@@ -114,10 +112,10 @@ def _variables_read(results, start):
     return variables
 
 
-def _as_one_op(results, inputs, flat_initial, step_inputs, state_leaves, start, variables):
+def _as_one_op(results, inputs, flat_initial, step_inputs, state_leaves, start):
     """The loop's results as one op of (inputs, initial states, the weights the steps read)
     on the caller's tape; its backward backpropagates through the recorded steps."""
-    variables = _variables_read(results, start) if variables is None else list(variables)
+    variables = _variables_read(results, start)
     values = [value_of(r) for r in results]
     xp = array_namespace(values[0])
     batch = values[0].shape[0]

@@ -2,12 +2,13 @@
 
 ``RNN(cell)`` runs any cell that follows Keras' protocol over the time axis (``rnn_loop``).
 The built-in layers are RNNs of their cells with Keras 3's arguments, properties and config.
-For a built-in cell the whole sequence runs through ``RNN._builtin_cell_sequence``: the input
-projection of every time step as one dense op, then one recurrent step per time step.
+A built-in cell whose activations and dtype the rnn kernels have runs the whole sequence as
+one fused op (``RNN._builtin_cell_sequence``, on ``keras._nn.rnn_sequence``); any other cell
+is called once per time step.
 """
 import numpy as np
 
-from ... import ops, regularizers
+from ... import _nn, ops, regularizers
 from ...saving import deserialize_keras_object, serialize_keras_object
 from ..._tensor import Tensor, Variable, _flatten, value_of
 from ..layer import KerasTensor, Layer
@@ -16,7 +17,22 @@ from .loop import rnn_loop
 
 __all__ = ["GRU", "LSTM", "RNN", "SimpleRNN"]
 
-_BUILTIN_CELLS = (SimpleRNNCell, LSTMCell, GRUCell)
+_FUSED_CELLS = {SimpleRNNCell: "simple_rnn", LSTMCell: "lstm", GRUCell: "gru"}
+_FUSED_DTYPES = (np.dtype("float32"), np.dtype("float64"))
+
+
+def _fused_cell(cell):
+    """The rnn kernels' name for ``cell`` ("simple_rnn", "lstm", "gru") when they compute
+    exactly what its call does, else None: a subclass (its call may differ), an activation
+    the kernels do not fuse (``keras._nn.rnn_activation``) or a dtype they do not have."""
+    kind = _FUSED_CELLS.get(type(cell))
+    if kind is None or cell.kernel.value.dtype not in _FUSED_DTYPES:
+        return None
+    if _nn.rnn_activation(cell.activation) is None:
+        return None
+    if kind != "simple_rnn" and _nn.rnn_activation(cell.recurrent_activation) is None:
+        return None
+    return kind
 
 
 def _is_nested(x):
@@ -179,7 +195,7 @@ class RNN(Layer):
             raise ValueError(f"Layer {self.name!r} expects inputs of shape (batch, time, "
                              f"features) with at least one time step, got "
                              f"{tuple(sequences.shape)}")
-        if str(sequences.dtype) != self.dtype:
+        if value_of(sequences).dtype != self.dtype:
             sequences = ops.cast(sequences, self.dtype)
         if self.stateful and self._expected_batch_size not in (None, sequences.shape[0]):
             raise ValueError("If an RNN is stateful, the batch size of the input sequences "
@@ -200,11 +216,12 @@ class RNN(Layer):
         return (output, *states) if self.return_state else output
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        """``(last_output, outputs, states)`` of the whole sequence: the built-in cells
-        through :meth:`_builtin_cell_sequence`, any other cell (subclasses of them included)
+        """``(last_output, outputs, states)`` of the whole sequence: one fused op for the
+        built-in cells the kernels support (:meth:`_builtin_cell_sequence`), else the cell
         called at each time step."""
-        if type(self.cell) in _BUILTIN_CELLS:  # a subclass may change call: stepped below
-            return self._builtin_cell_sequence(sequences, initial_state, mask, training)
+        kind = _fused_cell(self.cell)
+        if kind is not None:
+            return self._builtin_cell_sequence(sequences, initial_state, mask, training, kind)
         cell = self.cell
         call = cell if callable(cell) else cell.call
         kwargs = ({"training": training}
@@ -217,26 +234,30 @@ class RNN(Layer):
                         mask=mask, zero_output_for_mask=self.zero_output_for_mask,
                         return_all_outputs=self.return_sequences)
 
-    def _builtin_cell_sequence(self, sequences, initial_state, mask, training=False):
-        """The whole sequence of a SimpleRNNCell, LSTMCell or GRUCell: ``(last_output,
-        outputs, states)`` from sequences (batch, time, features), the initial states (a
-        list: [h] or [h, c]) and the mask ((batch, time) booleans or None).
+    def _builtin_cell_sequence(self, sequences, initial_state, mask, training, kind):
+        """The whole sequence of a SimpleRNNCell, LSTMCell or GRUCell (``kind``, from
+        :func:`_fused_cell`) as one ``keras._nn.rnn_sequence`` op: ``(last_output, outputs,
+        states)`` from sequences (batch, time, features), the initial states ([h] or [h, c])
+        and the mask ((batch, time) booleans or None).
 
-        The input projection of every time step is one dense op (``cell.input_projection``,
-        input dropout applied); each time step is then ``cell.recurrence``: one recurrent
-        matmul and the gates, as recorded keras ops. This is the method a fused whole-sequence
-        kernel replaces: it receives the same arguments and returns the same results.
+        In training the cell's dropout masks are drawn as its own call draws them (the input
+        mask from the first step, then the recurrent mask from the initial state; one per
+        gate in implementation 1) and applied at every step by the kernel.
         """
         cell = self.cell
-        projected = cell.input_projection(sequences, training)
-
-        def step(inputs, states):
-            return cell.recurrence(inputs, states, training)
-        return rnn_loop(step, projected, initial_state, go_backwards=self.go_backwards,
-                        mask=mask, zero_output_for_mask=self.zero_output_for_mask,
-                        return_all_outputs=self.return_sequences,
-                        variables=[w for w in (cell.recurrent_kernel, cell.bias)
-                                   if w is not None])
+        input_masks = (cell.get_dropout_mask(value_of(sequences)[:, 0])
+                       if cell._dropout_applies(cell.dropout, training) else None)
+        output, states = _nn.rnn_sequence(
+            kind, sequences, cell.kernel, cell.recurrent_kernel, cell.bias, initial_state,
+            activation=cell.activation,
+            recurrent_activation=getattr(cell, "recurrent_activation", "sigmoid"),
+            mask=mask, go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask, dropout_mask=input_masks,
+            recurrent_dropout_mask=cell._recurrent_masks(initial_state[0], training),
+            reset_after=getattr(cell, "reset_after", True))
+        if self.return_sequences:
+            return output[:, -1], output, states
+        return output, ops.expand_dims(output, 1), states
 
     # --- config ------------------------------------------------------------------------------
 
