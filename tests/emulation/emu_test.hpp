@@ -1,7 +1,10 @@
 // What the op-family emulation tests share: a reference BLAS (test-only, so every instruction
-// that runs is instrumented by the sanitizers), failure counting, and host/device copies.
+// that runs is instrumented by the sanitizers), failure counting, the tolerance the CUDA and
+// CPU results are compared with, random inputs, and host/device copies.
 #pragma once
+#include <cmath>
 #include <cstdio>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -42,6 +45,32 @@ inline void expect(bool ok, const std::string& what, int line) {
     std::fprintf(stderr, "FAIL line %d: %s\n", line, what.c_str());
     ++failures;
   }
+}
+
+// |a - b| <= rtol (1 + |a|), in T: relative to a for large values, absolute near zero; false
+// when either is NaN.
+template <class T>
+bool close(T a, T b, T rtol) {
+  return std::fabs(a - b) <= rtol * (1 + std::fabs(a));
+}
+
+// The same size, and every pair of elements close.
+template <class T>
+bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
+  if (a.size() != b.size()) return false;
+  for (size_t e = 0; e < a.size(); ++e)
+    if (!close(a[e], b[e], rtol)) return false;
+  return true;
+}
+
+// count standard normal values times scale, from a distribution of its own (so the values
+// do not depend on what other distributions drew from gen before).
+template <class T>
+std::vector<T> normal(std::mt19937& gen, size_t count, T scale = T(1)) {
+  std::normal_distribution<T> dist;
+  std::vector<T> v(count);
+  for (T& x : v) x = dist(gen) * scale;
+  return v;
 }
 
 template <class T>

@@ -6,7 +6,6 @@
 // 1x1 kernels (the dense path), chunks of several images and the empty batch, at sizes that
 // are not multiples of a block or a vector; on the CPU side also the direct and depthwise
 // loops, so the sanitizers check them too.
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -24,22 +23,6 @@ using namespace tl_test;
 using tl::conv2d::Activation;
 using tl::conv2d::Geometry;
 
-template <class T>
-bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
-  if (a.size() != b.size()) return false;
-  for (size_t e = 0; e < a.size(); ++e)
-    if (!(std::fabs(a[e] - b[e]) <= rtol * (1 + std::fabs(a[e])))) return false;
-  return true;
-}
-
-template <class T>
-std::vector<T> normal(size_t n, std::mt19937& gen, T scale = 1) {
-  std::normal_distribution<T> dist;
-  std::vector<T> v(n);
-  for (T& x : v) x = dist(gen) * scale;
-  return v;
-}
-
 struct Case {
   int64_t n, h, w, c, kh, kw, f, groups, sh, sw, dh, dw, pt, pb, pl, pr;
 };
@@ -56,9 +39,9 @@ void compare(const Case& k, Activation act, bool bias, bool need_dx, T rtol, boo
   const size_t in_size = g.n * g.h * g.w * g.c, out_size = g.n * g.oh * g.ow * g.f;
   const size_t k_size = g.kh * g.kw * g.c_group() * g.f;
   std::mt19937 gen(7);
-  const std::vector<T> x = normal<T>(in_size, gen), w = normal<T>(k_size, gen, T(0.3));
-  const std::vector<T> b = normal<T>(g.f, gen), bt = normal<T>(g.c, gen);
-  const std::vector<T> go = normal<T>(out_size, gen), gi = normal<T>(in_size, gen);
+  const std::vector<T> x = normal<T>(gen, in_size), w = normal<T>(gen, k_size, T(0.3));
+  const std::vector<T> b = normal<T>(gen, g.f), bt = normal<T>(gen, g.c);
+  const std::vector<T> go = normal<T>(gen, out_size), gi = normal<T>(gen, in_size);
   T* dX = device_copy(x);
   T* dW = device_copy(w);
   T* dB = device_copy(b);

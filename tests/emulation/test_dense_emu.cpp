@@ -3,7 +3,6 @@
 // reference GEMM (test-only), so every instruction that runs is instrumented. Covers every
 // activation forward and backward, with and without bias and dx, and the empty batch, at
 // sizes that are not multiples of a warp, a column block or a vector.
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -19,14 +18,6 @@ namespace {
 
 using namespace tl_test;
 using tl::dense::Activation;
-
-template <class T>
-bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
-  if (a.size() != b.size()) return false;
-  for (size_t e = 0; e < a.size(); ++e)
-    if (!(std::fabs(a[e] - b[e]) <= rtol * (1 + std::fabs(a[e])))) return false;
-  return true;
-}
 
 template <class T>
 void compare(int64_t n, int64_t d_in, int64_t d_out, Activation act, bool bias, bool need_dx, T rtol) {

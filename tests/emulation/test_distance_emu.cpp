@@ -1,7 +1,6 @@
 // The distance op family under the sanitizers: cuda/distance.cu run by the emulator against
 // cpp/distance.cpp on the same inputs (both built with -fsanitize=...). The BLAS here is a
 // plain reference GEMM (test-only), so every instruction that runs is instrumented.
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -44,14 +43,10 @@ void compare(int64_t m, int64_t n, int64_t d, int64_t k, bool same, T rtol) {
     tl::cuda::distance::argkmin(dX, m, dY, ny, d, k, metric, same, dDist, dIdx, 0);
     const auto gD = host_copy(dD, m * ny), gDist = host_copy(dDist, m * k);
     const auto gIdx = host_copy(dIdx, m * k);
-    bool close = true, equal = true;
-    for (size_t e = 0; e < D.size(); ++e) close &= std::fabs(D[e] - gD[e]) <= rtol * (1 + std::fabs(D[e]));
-    for (size_t e = 0; e < dist.size(); ++e) {
-      close &= std::fabs(dist[e] - gDist[e]) <= rtol * (1 + std::fabs(dist[e]));
-      equal &= idx[e] == gIdx[e];
-    }
-    expect(close, std::string("distances differ between the CUDA and CPU kernels: ") + name, __LINE__);
-    expect(equal, std::string("neighbour indices differ between the CUDA and CPU kernels: ") + name, __LINE__);
+    // relative to the CPU's distances
+    expect(close(D, gD, rtol) && close(dist, gDist, rtol),
+           std::string("distances differ between the CUDA and CPU kernels: ") + name, __LINE__);
+    expect(idx == gIdx, std::string("neighbour indices differ between the CUDA and CPU kernels: ") + name, __LINE__);
     if (same)
       for (int64_t i = 0; i < m; ++i) expect(gD[i * ny + i] == 0, std::string("diagonal not exactly zero: ") + name, __LINE__);
   }

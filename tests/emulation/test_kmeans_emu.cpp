@@ -4,7 +4,6 @@
 // assignment (both inertia modes), a Lloyd iteration with empty clusters to relocate, the
 // mini-batch step in place and the k-means++ distances, at sizes that are not multiples of
 // any block or tile.
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -19,16 +18,6 @@
 namespace {
 
 using namespace tl_test;
-
-template <class T>
-bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
-  if (a.size() != b.size()) return false;
-  for (size_t e = 0; e < a.size(); ++e)
-    if (!(std::fabs(a[e] - b[e]) <= rtol * (1 + std::fabs(a[e])))) return false;
-  return true;
-}
-
-bool close(double a, double b, double rtol) { return std::fabs(a - b) <= rtol * (1 + std::fabs(a)); }
 
 template <class T>
 void compare(int64_t n, int64_t d, int64_t k, T rtol) {

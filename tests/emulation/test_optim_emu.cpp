@@ -19,14 +19,6 @@ using namespace tl_test;
 namespace op = tl::optim;
 
 template <class T>
-bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
-  if (a.size() != b.size()) return false;
-  for (size_t e = 0; e < a.size(); ++e)
-    if (!(std::fabs(a[e] - b[e]) <= rtol * (1 + std::fabs(a[e])))) return false;
-  return true;
-}
-
-template <class T>
 void compare(int rule, int flags, T rtol) {
   std::mt19937 gen(7 + rule * 16 + flags);
   std::normal_distribution<T> normal;

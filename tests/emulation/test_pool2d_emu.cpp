@@ -23,14 +23,6 @@ using namespace tl_test;
 using tl::pool2d::Geometry;
 using tl::pool2d::Mode;
 
-template <class T>
-bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
-  if (a.size() != b.size()) return false;
-  for (size_t e = 0; e < a.size(); ++e)
-    if (!(std::fabs(a[e] - b[e]) <= rtol * (1 + std::fabs(a[e])))) return false;
-  return true;
-}
-
 // TensorFlow's 'same' paddings along one axis: (before, after), the extra one after.
 std::pair<int64_t, int64_t> same(int64_t size, int64_t k, int64_t s) {
   const int64_t out = (size + s - 1) / s;

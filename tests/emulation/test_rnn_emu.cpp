@@ -24,22 +24,6 @@ using tl::rnn::Cell;
 using tl::rnn::Spec;
 
 template <class T>
-bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
-  if (a.size() != b.size()) return false;
-  for (size_t e = 0; e < a.size(); ++e)
-    if (!(std::fabs(a[e] - b[e]) <= rtol * (1 + std::fabs(a[e])))) return false;
-  return true;
-}
-
-template <class T>
-std::vector<T> normal(std::mt19937& gen, int64_t count, T scale) {
-  std::normal_distribution<T> dist;
-  std::vector<T> v(count);
-  for (T& x : v) x = dist(gen) * scale;
-  return v;
-}
-
-template <class T>
 std::vector<T> keep_mask(std::mt19937& gen, int64_t count) {  // Keras' inverted dropout, rate 0.3
   std::uniform_real_distribution<T> u;
   std::vector<T> v(count);

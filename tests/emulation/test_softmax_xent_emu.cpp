@@ -20,14 +20,6 @@ namespace {
 using namespace tl_test;
 
 template <class T>
-bool close(const std::vector<T>& a, const std::vector<T>& b, T rtol) {
-  if (a.size() != b.size()) return false;
-  for (size_t e = 0; e < a.size(); ++e)
-    if (!(std::fabs(a[e] - b[e]) <= rtol * (1 + std::fabs(a[e])))) return false;
-  return true;
-}
-
-template <class T>
 void compare(int64_t n, int64_t k, bool sparse, T rtol) {
   const std::string what = (sparse ? "sparse" : "categorical") + std::string(" n=") +
                            std::to_string(n) + " k=" + std::to_string(k);

@@ -8,9 +8,9 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import numpy as np
 import pytest
 
-from turbolearn import _ops
+from turbolearn import _cpu, _ops
 
-SIMD_LEVELS = [lvl for lvl in ("baseline", "avx2", "avx512")]
+SIMD_LEVELS = ["baseline", "avx2", "avx512"]  # in order: a CPU with one has those before it
 
 
 @pytest.fixture
@@ -23,3 +23,16 @@ def backend(request):
     """Runs the test on the CPU kernels and on the CUDA kernels under emulation."""
     with _ops.use_backend(request.param):
         yield request.param
+
+
+@pytest.fixture(params=SIMD_LEVELS)
+def simd_level(request):
+    """Runs the test with the CPU kernels at each SIMD level (skipping a level this CPU lacks)
+    and restores the level the test found, whatever the test does."""
+    level = request.param
+    if SIMD_LEVELS.index(level) > SIMD_LEVELS.index(_cpu.simd_detected()):
+        pytest.skip(f"this CPU has no {level}")
+    previous = _cpu.simd_level()
+    _cpu.set_simd_level(level)
+    yield level
+    _cpu.set_simd_level(previous)

@@ -14,30 +14,20 @@ tails, several filter and pixel blocks), every fused activation, float32 and flo
 Tolerances: rtol 1e-5 (float32) or 1e-11 (float64), with an absolute term of the same size
 times the largest reference value (sums of products lose digits relative to the largest terms).
 """
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 
-from turbolearn import _cpu, _ops
+from turbolearn import _ops
 
-from conftest import SIMD_LEVELS
+import kernel_checks
+from kernel_checks import torch_activation
 
 F = torch.nn.functional
 RTOL = {np.float32: 1e-5, np.float64: 1e-11}
-SELU_ALPHA, SELU_SCALE = 1.67326324, 1.05070098  # Keras's constants
-
-
-def torch_activation(z, activation):
-    return {
-        "linear": lambda: z,
-        "relu": lambda: torch.relu(z),
-        "sigmoid": lambda: torch.sigmoid(z),
-        "tanh": lambda: torch.tanh(z),
-        "elu": lambda: F.elu(z),
-        "selu": lambda: SELU_SCALE * torch.where(z > 0, z, SELU_ALPHA * torch.expm1(z)),
-        "softplus": lambda: F.softplus(z),
-        "softmax": lambda: torch.softmax(z, dim=1),  # over the channels
-    }[activation]()
+assert_close = partial(kernel_checks.assert_close, rtol=RTOL)
 
 
 def nchw(a):
@@ -58,43 +48,39 @@ def torch_conv(tx, tk, strides, padding, dilation, groups):
                     groups=groups)
 
 
-def reference(x, kernel, bias, strides, padding, dilation, groups, activation, grad_out):
-    """(out, dx, dkernel, dbias) of the convolution by torch autograd in float64."""
-    tx = nchw(x).requires_grad_(True)
-    tk = torch_kernel(kernel).requires_grad_(True)
+def leaves(x, kernel, bias):
+    """x (NCHW), the kernel ((f, c/g, kh, kw)) and the bias (or None) as float64 torch leaves."""
     tb = None if bias is None else torch.tensor(bias, dtype=torch.float64, requires_grad=True)
-    z = torch_conv(tx, tk, strides, padding, dilation, groups)
+    return nchw(x).requires_grad_(True), torch_kernel(kernel).requires_grad_(True), tb
+
+
+def backward_through(z, tx, tk, tb, activation, grad_out):
+    """(out, dx, dkernel, dbias) in our layouts of activation(z + bias), by torch autograd."""
     if tb is not None:
         z = z + tb.reshape(1, -1, 1, 1)
     out = torch_activation(z, activation)
     out.backward(nchw(grad_out))
     return (nhwc(out), nhwc(tx.grad), tk.grad.permute(2, 3, 1, 0).numpy(),
             None if tb is None else tb.grad.numpy())
+
+
+def reference(x, kernel, bias, strides, padding, dilation, groups, activation, grad_out):
+    """(out, dx, dkernel, dbias) of the convolution by torch autograd in float64."""
+    tx, tk, tb = leaves(x, kernel, bias)
+    z = torch_conv(tx, tk, strides, padding, dilation, groups)
+    return backward_through(z, tx, tk, tb, activation, grad_out)
 
 
 def transpose_reference(x, kernel, bias, out_shape, strides, padding, dilation, groups,
                         activation, grad_out):
     """(out, dx, dkernel, dbias) of the transposed convolution: the vector-Jacobian product of
     the convolution from out_shape to x's shape, differentiated again by torch autograd."""
-    tx = nchw(x).requires_grad_(True)
-    tk = torch_kernel(kernel).requires_grad_(True)
-    tb = None if bias is None else torch.tensor(bias, dtype=torch.float64, requires_grad=True)
+    tx, tk, tb = leaves(x, kernel, bias)
     n, h, w, c = out_shape
     probe = torch.zeros((n, c, h, w), dtype=torch.float64, requires_grad=True)
     z_conv = torch_conv(probe, tk, strides, padding, dilation, groups)
     (z,) = torch.autograd.grad(z_conv, probe, grad_outputs=tx, create_graph=True)
-    if tb is not None:
-        z = z + tb.reshape(1, -1, 1, 1)
-    out = torch_activation(z, activation)
-    out.backward(nchw(grad_out))
-    return (nhwc(out), nhwc(tx.grad), tk.grad.permute(2, 3, 1, 0).numpy(),
-            None if tb is None else tb.grad.numpy())
-
-
-def assert_close(actual, expected, dtype):
-    assert actual.dtype == dtype and actual.shape == expected.shape
-    scale = float(np.abs(expected).max()) if expected.size else 1.0
-    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * max(scale, 1.0))
+    return backward_through(z, tx, tk, tb, activation, grad_out)
 
 
 def explicit_padding(h, w, kh, kw, strides, dilation, padding):
@@ -267,20 +253,11 @@ def test_transpose_matches_conv_transpose2d(backend, rng, case):
     assert_close(out, nhwc(ref), np.float64)
 
 
-@pytest.mark.parametrize("level", SIMD_LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_simd_level(rng, level, dtype):
-    order = ["baseline", "avx2", "avx512"]
-    if order.index(level) > order.index(_cpu.simd_detected()):
-        pytest.skip(f"this CPU has no {level}")
-    previous = _cpu.simd_level()
-    _cpu.set_simd_level(level)
-    try:
-        for case in CASES + TILING_CASES:
-            check_conv(rng, case, dtype, "elu")
-        check_transpose(rng, CASES[3], dtype, "sigmoid")
-    finally:
-        _cpu.set_simd_level(previous)
+def test_every_simd_level(simd_level, rng, dtype):
+    for case in CASES + TILING_CASES:
+        check_conv(rng, case, dtype, "elu")
+    check_transpose(rng, CASES[3], dtype, "sigmoid")
 
 
 def test_need_dx_false_returns_none(backend, rng):
@@ -403,35 +380,33 @@ def test_bad_input_is_rejected():
         _ops.conv_padding(5, 3, 1, 1, "full")
 
 
+SAME3, VALID = ((1, 1), (1, 1)), ((0, 0), (0, 0))
+
+
+def algorithm_choice(kernel, strides=(1, 1), padding=SAME3, groups=1):
+    x = np.zeros((2, 8, 8, 16), np.float32)
+    return _ops.conv2d_algorithms(x, np.zeros(kernel, np.float32), strides, padding, (1, 1), groups)
+
+
 def test_algorithm_choice():
     """The per-shape choice the tests above rely on to reach every path."""
-    f32 = np.float32
-    x = np.zeros((2, 8, 8, 16), f32)
-    same3, valid = ((1, 1), (1, 1)), ((0, 0), (0, 0))
-
-    def choice(kernel, strides=(1, 1), padding=same3, groups=1):
-        return _ops.conv2d_algorithms(x, np.zeros(kernel, f32), strides, padding, (1, 1), groups)
-
-    assert choice((1, 1, 16, 8), padding=valid) == dict.fromkeys(("forward", "filter", "data"), "gemm")
-    assert choice((8, 8, 16, 8), padding=valid)["forward"] == "gemm"  # a dense layer
-    assert choice((3, 3, 1, 16), groups=16)["data"] == "depthwise"
-    assert choice((3, 3, 16, 8), padding=((1, 1), (-1, 1)))["forward"] == "im2col"  # cropped
-    previous = _cpu.simd_level()
-    try:
-        for level in SIMD_LEVELS:
-            if ["baseline", "avx2", "avx512"].index(level) > ["baseline", "avx2", "avx512"].index(
-                    _cpu.simd_detected()):
-                continue
-            _cpu.set_simd_level(level)
-            expected = "direct" if level == "avx512" else "im2col"
-            assert choice((3, 3, 16, 24), strides=(2, 2)) == dict.fromkeys(
-                ("forward", "filter", "data"), expected)
-            # few channels per group: the data gradient stays with im2col
-            assert choice((3, 3, 4, 24), groups=4)["data"] == "im2col"
-    finally:
-        _cpu.set_simd_level(previous)
+    assert algorithm_choice((1, 1, 16, 8), padding=VALID) == dict.fromkeys(
+        ("forward", "filter", "data"), "gemm")
+    assert algorithm_choice((8, 8, 16, 8), padding=VALID)["forward"] == "gemm"  # a dense layer
+    assert algorithm_choice((3, 3, 1, 16), groups=16)["data"] == "depthwise"
+    cropped = ((1, 1), (-1, 1))
+    assert algorithm_choice((3, 3, 16, 8), padding=cropped)["forward"] == "im2col"
     with _ops.use_backend("cuda_emu"):
-        assert choice((3, 3, 16, 24))["forward"] == "im2col"
+        assert algorithm_choice((3, 3, 16, 24))["forward"] == "im2col"
+
+
+def test_algorithm_choice_at_every_simd_level(simd_level):
+    """The direct loops are AVX-512 only."""
+    expected = "direct" if simd_level == "avx512" else "im2col"
+    assert algorithm_choice((3, 3, 16, 24), strides=(2, 2)) == dict.fromkeys(
+        ("forward", "filter", "data"), expected)
+    # few channels per group: the data gradient stays with im2col
+    assert algorithm_choice((3, 3, 4, 24), groups=4)["data"] == "im2col"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

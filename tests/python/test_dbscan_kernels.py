@@ -100,19 +100,10 @@ def test_cpu_blobs_8d():
     assert_same(X, 0.8, 10)
 
 
-@pytest.mark.parametrize("level", ["baseline", "avx2", "avx512"])
-def test_every_simd_level(level):
-    levels = ["baseline", "avx2", "avx512"]
-    if levels.index(level) > levels.index(_cpu.simd_detected()):
-        pytest.skip(f"this CPU lacks {level}")
-    saved = _cpu.simd_level()
-    try:
-        _cpu.set_simd_level(level)
-        assert_same(moons(1000, np.float32), 0.05, 5)  # runs of every length mod the width
-        assert_same(make_blobs(500, n_features=6, centers=5, random_state=0)[0], 1.0, 5,
-                    metric="manhattan")
-    finally:
-        _cpu.set_simd_level(saved)
+def test_every_simd_level(simd_level):
+    assert_same(moons(1000, np.float32), 0.05, 5)  # runs of every length mod the width
+    assert_same(make_blobs(500, n_features=6, centers=5, random_state=0)[0], 1.0, 5,
+                metric="manhattan")
 
 
 def test_bad_input(backend):

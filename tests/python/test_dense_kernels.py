@@ -6,32 +6,21 @@ Forward and every gradient, every fused activation, with and without bias, need_
 Tolerances: rtol 1e-5 (float32) or 1e-12 (float64), with an absolute term of the same size
 times the largest reference value (GEMM sums lose digits relative to the largest terms).
 """
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 
-from turbolearn import _cpu, _ops
+from turbolearn import _ops
 
-from conftest import SIMD_LEVELS
+import kernel_checks
+from kernel_checks import torch_activation
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 ACTIVATIONS = _ops.FUSED_ACTIVATIONS
-SELU_ALPHA, SELU_SCALE = 1.67326324, 1.05070098  # Keras's constants (torch's differ by 1e-9)
 SHAPES = [(1, 1, 1), (1, 7, 3), (13, 5, 9), (37, 33, 17), (64, 100, 10)]
-
-
-def torch_activation(z, activation):
-    f = torch.nn.functional
-    return {
-        "linear": lambda: z,
-        "relu": lambda: torch.relu(z),
-        "sigmoid": lambda: torch.sigmoid(z),
-        "tanh": lambda: torch.tanh(z),
-        "elu": lambda: f.elu(z),
-        "selu": lambda: SELU_SCALE * torch.where(z > 0, z, SELU_ALPHA * torch.expm1(z)),
-        "softplus": lambda: f.softplus(z),
-        "softmax": lambda: torch.softmax(z, dim=1),
-    }[activation]()
+assert_close = partial(kernel_checks.assert_close, rtol=RTOL)
 
 
 def reference(x, kernel, bias, activation, grad_out):
@@ -53,12 +42,6 @@ def problem(rng, shape, dtype, bias=True):
     b = rng.standard_normal(d_out).astype(dtype) if bias else None
     grad_out = rng.standard_normal((n, d_out)).astype(dtype)
     return x, kernel, b, grad_out
-
-
-def assert_close(actual, expected, dtype):
-    assert actual.dtype == dtype and actual.shape == expected.shape
-    scale = float(np.abs(expected).max()) if expected.size else 1.0
-    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * max(scale, 1.0))
 
 
 def check_layer(x, kernel, bias, activation, grad_out, dtype):
@@ -100,20 +83,11 @@ def test_mlp_layer_shapes(rng, dtype, activation):
         check_layer(x, kernel, bias, activation, grad_out, dtype)
 
 
-@pytest.mark.parametrize("level", SIMD_LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_simd_level(rng, level, dtype):
-    order = ["baseline", "avx2", "avx512"]
-    if order.index(level) > order.index(_cpu.simd_detected()):
-        pytest.skip(f"this CPU has no {level}")
-    previous = _cpu.simd_level()
-    _cpu.set_simd_level(level)
-    try:
-        for activation in ACTIVATIONS:
-            x, kernel, bias, grad_out = problem(rng, (21, 37, 45), dtype)
-            check_layer(x, kernel, bias, activation, grad_out, dtype)
-    finally:
-        _cpu.set_simd_level(previous)
+def test_every_simd_level(simd_level, rng, dtype):
+    for activation in ACTIVATIONS:
+        x, kernel, bias, grad_out = problem(rng, (21, 37, 45), dtype)
+        check_layer(x, kernel, bias, activation, grad_out, dtype)
 
 
 def test_need_dx_false_returns_none(backend, rng):

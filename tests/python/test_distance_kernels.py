@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import turbolearn
-from turbolearn import _cpu, _ops
+from turbolearn import _ops
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -121,23 +121,15 @@ def test_float32_euclidean_is_accurate_far_from_the_origin(backend, rng, metric)
     np.testing.assert_allclose(np.take_along_axis(ref, idx, 1), dist, rtol=1e-4)
 
 
-@pytest.mark.parametrize("level", ["baseline", "avx2", "avx512"])
-def test_every_simd_level_gives_the_same_neighbours(rng, level):
-    if ["baseline", "avx2", "avx512"].index(level) > ["baseline", "avx2", "avx512"].index(_cpu.simd_detected()):
-        pytest.skip(f"this CPU lacks {level}")
+def test_every_simd_level_gives_the_same_neighbours(simd_level, rng):
     X = rng.standard_normal((70, 13)).astype(np.float32)
     Y = rng.standard_normal((3001, 13)).astype(np.float32)
-    saved = _cpu.simd_level()
-    try:
-        _cpu.set_simd_level(level)
-        for metric in _ops.METRICS:
-            dist, idx = _ops.argkmin(X, Y, 5, metric)
-            ref_dist, ref_idx = reference_argkmin(reference(X, Y, metric), 5)
-            np.testing.assert_array_equal(idx, ref_idx)
-            assert_close(dist, ref_dist, np.float32)
-            assert_close(_ops.pairwise_distances(X, Y, metric), reference(X, Y, metric), np.float32)
-    finally:
-        _cpu.set_simd_level(saved)
+    for metric in _ops.METRICS:
+        dist, idx = _ops.argkmin(X, Y, 5, metric)
+        ref_dist, ref_idx = reference_argkmin(reference(X, Y, metric), 5)
+        np.testing.assert_array_equal(idx, ref_idx)
+        assert_close(dist, ref_dist, np.float32)
+        assert_close(_ops.pairwise_distances(X, Y, metric), reference(X, Y, metric), np.float32)
 
 
 def test_emulated_cuda_kernels_agree_with_cpu_kernels(rng):

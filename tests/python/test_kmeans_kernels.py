@@ -8,9 +8,7 @@ or 1e-5 (float32).
 import numpy as np
 import pytest
 
-from turbolearn import _cpu, _ops
-
-from conftest import SIMD_LEVELS
+from turbolearn import _ops
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 SHAPES = [(1, 1, 1), (2, 3, 2), (37, 5, 3), (130, 17, 16), (257, 7, 17), (1000, 32, 64),
@@ -95,20 +93,11 @@ def test_assign_matches_numpy(backend, rng, dtype, shape, exact):
     assert changed == 0 and np.isclose(again, ref_inertia, rtol=RTOL[dtype])
 
 
-@pytest.mark.parametrize("level", SIMD_LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_assign_every_simd_level(rng, level, dtype):
-    order = ["baseline", "avx2", "avx512"]
-    if order.index(level) > order.index(_cpu.simd_detected()):
-        pytest.skip(f"this CPU has no {level}")
+def test_assign_every_simd_level(simd_level, rng, dtype):
     X, C, w = problem(rng, (999, 19, 37), dtype)
-    previous = _cpu.simd_level()
-    _cpu.set_simd_level(level)
-    try:
-        labels = np.zeros(len(X), dtype=np.int32)
-        inertia, _ = _ops.kmeans_assign(X, C, w, labels, exact=True)
-    finally:
-        _cpu.set_simd_level(previous)
+    labels = np.zeros(len(X), dtype=np.int32)
+    inertia, _ = _ops.kmeans_assign(X, C, w, labels, exact=True)
     ref_labels, ref_inertia = ref_assign(X, C, w)
     np.testing.assert_array_equal(labels, ref_labels)
     assert_close(inertia, ref_inertia, dtype)

@@ -5,10 +5,8 @@ lists of tensors in one call; empty tensors; NaN propagation; bad input."""
 import numpy as np
 import pytest
 
-from turbolearn import _cpu, _ops
+from turbolearn import _ops
 from turbolearn._ops.optim import AMSGRAD, CENTERED, MOMENTUM, NESTEROV
-
-from conftest import SIMD_LEVELS
 
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
 
@@ -146,19 +144,9 @@ def test_clip_scale_decay(backend, rng, rule, flags, coeffs, extra):
     check(*run_steps(rng, rule, flags, coeffs, [(17, 3), (9,)], np.float32, **extra), np.float32)
 
 
-@pytest.mark.parametrize("level", SIMD_LEVELS)
-def test_simd_levels_and_threads(rng, level):
-    order = ["baseline", "avx2", "avx512"]
-    if order.index(level) > order.index(_cpu.simd_detected()):
-        pytest.skip(f"this CPU has no {level}")
-    previous = _cpu.simd_level()
-    _cpu.set_simd_level(level)
-    try:
-        for rule, flags, coeffs in VARIANTS:  # a large tensor: the OpenMP path
-            check(*run_steps(rng, rule, flags, coeffs, [(300, 701)], np.float32, steps=2),
-                  np.float32)
-    finally:
-        _cpu.set_simd_level(previous)
+def test_simd_levels_and_threads(simd_level, rng):
+    for rule, flags, coeffs in VARIANTS:  # a large tensor: the OpenMP path
+        check(*run_steps(rng, rule, flags, coeffs, [(300, 701)], np.float32, steps=2), np.float32)
 
 
 def test_nan_propagates(backend):

@@ -18,6 +18,8 @@ overlapping or skipping elements), odd and even sizes, channels that are multipl
 vector width, batch 1, windows larger than the input ('same'), the empty batch, NaN, ties,
 bad input.
 """
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
@@ -25,9 +27,10 @@ import torch.nn.functional as F
 
 from turbolearn import _cpu, _ops
 
-from conftest import SIMD_LEVELS
+import kernel_checks
 
 RTOL = {np.float32: 1e-6, np.float64: 1e-13}
+assert_close = partial(kernel_checks.assert_close, rtol=RTOL)
 POOLS = [(1, 1), (2, 2), (3, 3), (2, 3), (3, 1)]
 STRIDES = [(1, 1), (2, 2), (3, 3), (1, 2), (3, 1)]
 # (n, h, w, c): odd and even sizes, channels 1, 3, 17, 33, batch 1.
@@ -73,12 +76,6 @@ def average_reference(x, pool, stride, paddings, grad_out):
         out = sums / F.avg_pool2d(ones, pool, stride, divisor_override=1)
     out.backward(to_torch(grad_out.astype(np.float64)))
     return to_nhwc(out), to_nhwc(t.grad)
-
-
-def assert_close(actual, expected, dtype):
-    assert actual.dtype == dtype and actual.shape == expected.shape
-    scale = float(np.abs(expected).max()) if expected.size else 1.0
-    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * max(scale, 1.0))
 
 
 def check_pooling(rng, shape, pool, stride, padding, dtype):
@@ -157,21 +154,12 @@ def test_book_model_shapes_use_threads(rng, dtype):
         check_pooling(rng, shape, (2, 2), (2, 2), "valid", dtype)
 
 
-@pytest.mark.parametrize("level", SIMD_LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_simd_level(rng, level, dtype):
-    order = ["baseline", "avx2", "avx512"]
-    if order.index(level) > order.index(_cpu.simd_detected()):
-        pytest.skip(f"this CPU has no {level}")
-    previous = _cpu.simd_level()
-    _cpu.set_simd_level(level)
-    try:
-        for shape in [(2, 9, 8, 37), (1, 6, 7, 16), (3, 5, 4, 8), (1, 3, 3, 1)]:
-            for pool, stride in [((2, 2), (2, 2)), ((3, 2), (1, 2)), ((3, 3), (2, 1))]:
-                for padding in ("valid", "same"):
-                    check_pooling(rng, shape, pool, stride, padding, dtype)
-    finally:
-        _cpu.set_simd_level(previous)
+def test_every_simd_level(simd_level, rng, dtype):
+    for shape in [(2, 9, 8, 37), (1, 6, 7, 16), (3, 5, 4, 8), (1, 3, 3, 1)]:
+        for pool, stride in [((2, 2), (2, 2)), ((3, 2), (1, 2)), ((3, 3), (2, 1))]:
+            for padding in ("valid", "same"):
+                check_pooling(rng, shape, pool, stride, padding, dtype)
 
 
 def test_ties_go_to_the_first_maximum(backend):

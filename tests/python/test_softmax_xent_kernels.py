@@ -3,16 +3,19 @@ cross_entropy and autograd in float64, on the CPU and the CUDA kernels under emu
 `backend` fixture), at every SIMD level: sparse and categorical labels, large logits, batch 1,
 one class, the empty batch, NaN, out-of-range labels and bad input.
 """
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 
-from turbolearn import _cpu, _ops
+from turbolearn import _ops
 
-from conftest import SIMD_LEVELS
+import kernel_checks
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 SHAPES = [(1, 1), (1, 10), (7, 3), (37, 10), (64, 33), (5, 100)]
+assert_close = partial(kernel_checks.assert_close, rtol=RTOL)
 
 
 def reference(logits, labels, grad_loss):
@@ -36,12 +39,6 @@ def problem(rng, shape, dtype, sparse, scale=3.0):
     return logits, labels, rng.standard_normal(n).astype(dtype)
 
 
-def assert_close(actual, expected, dtype):
-    assert actual.dtype == dtype and actual.shape == expected.shape
-    scale = float(np.abs(expected).max()) if expected.size else 1.0
-    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * max(scale, 1.0))
-
-
 def check(logits, labels, grad_loss, dtype):
     ref_loss, ref_probs, ref_grad = reference(logits, labels, grad_loss)
     loss, probs = _ops.softmax_xent_forward(logits, labels)
@@ -57,20 +54,11 @@ def test_matches_torch(backend, rng, dtype, sparse, shape):
     check(*problem(rng, shape, dtype, sparse), dtype)
 
 
-@pytest.mark.parametrize("level", SIMD_LEVELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_simd_level(rng, level, dtype):
-    order = ["baseline", "avx2", "avx512"]
-    if order.index(level) > order.index(_cpu.simd_detected()):
-        pytest.skip(f"this CPU has no {level}")
-    previous = _cpu.simd_level()
-    _cpu.set_simd_level(level)
-    try:
-        for sparse in (True, False):
-            for shape in [(33, 10), (50, 37), (3, 1000)]:
-                check(*problem(rng, shape, dtype, sparse), dtype)
-    finally:
-        _cpu.set_simd_level(previous)
+def test_every_simd_level(simd_level, rng, dtype):
+    for sparse in (True, False):
+        for shape in [(33, 10), (50, 37), (3, 1000)]:
+            check(*problem(rng, shape, dtype, sparse), dtype)
 
 
 def test_large_batch_uses_threads_and_matches(rng):
