@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "array.hpp"
@@ -22,17 +23,16 @@ namespace kernels = tl::conv2d;
 
 namespace py = pybind11;
 using tl::bind::Array;
+using tl::bind::input_like;
+using tl::bind::optional_input_like;
+using tl::bind::optional_output_like;
+using tl::bind::output_like;
+using tl::bind::shape_str;
 using tl::conv2d::Geometry;
 using Pair = std::array<int64_t, 2>;
 using Padding = std::array<int64_t, 4>;  // top, bottom, left, right
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
 
 // A float32/float64 array of rank 4.
 Array tensor4(py::handle obj, const char* name) {
@@ -40,33 +40,15 @@ Array tensor4(py::handle obj, const char* name) {
   if (a.shape.size() != 4)
     throw py::value_error(std::string(name) + " must be 4-D, got " + std::to_string(a.shape.size()) +
                           "-D with shape " + shape_str(a.shape));
-  if (a.kind != 'f' || (a.itemsize != 4 && a.itemsize != 8))
-    throw py::type_error(std::string(name) + " must be float32 or float64, got " + a.dtype());
+  tl::bind::require_float(a);
   return a;
 }
 
-// An input of x's float dtype and an exact shape.
-Array input_like(py::handle obj, const char* name, const Array& X, const std::vector<int64_t>& shape) {
-  Array a = tl::bind::as_array(obj, name);
-  if (a.kind != 'f' || a.itemsize != X.itemsize)
-    throw py::type_error(std::string(name) + " must have the dtype of x (" + X.dtype() + "), got " +
-                         a.dtype());
-  if (a.shape != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_str(shape) + ", got " +
-                          shape_str(a.shape));
-  return a;
-}
-
-Array output_like(py::handle obj, const char* name, const Array& X, const std::vector<int64_t>& shape) {
-  Array a = tl::bind::as_array(obj, name);
-  if (a.kind != 'f' || a.itemsize != X.itemsize)
-    throw py::type_error(std::string(name) + " must have the dtype of x (" + X.dtype() + "), got " +
-                         a.dtype());
-  if (a.shape != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_str(shape) + ", got " +
-                          shape_str(a.shape));
-  if (!a.writeable) throw py::value_error(std::string(name) + " must be writeable");
-  return a;
+// x and the kernel: 4-D, of one float dtype.
+std::pair<Array, Array> operands(py::handle x, py::handle kernel) {
+  std::pair<Array, Array> xk{tensor4(x, "x"), tensor4(kernel, "kernel")};
+  tl::bind::require_dtype_of(xk.second, xk.first);
+  return xk;
 }
 
 // The convolution from an (n, h, w, c) input with this kernel, checked against the kernel.
@@ -90,19 +72,13 @@ Geometry geometry(const std::vector<int64_t>& input, const Array& K, Pair stride
 std::vector<int64_t> input_shape(const Geometry& g) { return {g.n, g.h, g.w, g.c}; }
 std::vector<int64_t> output_shape(const Geometry& g) { return {g.n, g.oh, g.ow, g.f}; }
 
-void same_dtype(const Array& K, const Array& X) {
-  if (K.itemsize != X.itemsize)
-    throw py::type_error("kernel must have the dtype of x (" + X.dtype() + "), got " + K.dtype());
-}
-
 void forward(py::handle x, py::handle kernel, py::handle bias, py::handle out, Pair strides,
              Padding padding, Pair dilation, int64_t groups, const std::string& activation,
              int n_threads) {
-  const Array X = tensor4(x, "x"), K = tensor4(kernel, "kernel");
-  same_dtype(K, X);
+  const auto [X, K] = operands(x, kernel);
   const Geometry g = geometry(X.shape, K, strides, padding, dilation, groups);
   const auto act = tl::dense::parse_activation(activation);
-  const Array B = bias.is_none() ? Array{} : input_like(bias, "bias", X, {g.f});
+  const Array B = optional_input_like(bias, "bias", X, {g.f});
   const Array O = output_like(out, "out", X, output_shape(g));
   if (O.data == X.data || O.data == K.data) throw py::value_error("out must not be x or kernel");
   py::gil_scoped_release release;
@@ -116,15 +92,14 @@ void forward(py::handle x, py::handle kernel, py::handle bias, py::handle out, P
 void backward(py::handle x, py::handle kernel, py::handle out, py::handle grad_out, Pair strides,
               Padding padding, Pair dilation, int64_t groups, const std::string& activation,
               py::handle dx, py::handle dkernel, py::handle dbias, int n_threads) {
-  const Array X = tensor4(x, "x"), K = tensor4(kernel, "kernel");
-  same_dtype(K, X);
+  const auto [X, K] = operands(x, kernel);
   const Geometry g = geometry(X.shape, K, strides, padding, dilation, groups);
   const auto act = tl::dense::parse_activation(activation);
   const Array O = input_like(out, "out", X, output_shape(g));
   const Array G = input_like(grad_out, "grad_out", X, output_shape(g));
-  const Array DX = dx.is_none() ? Array{} : output_like(dx, "dx", X, X.shape);
+  const Array DX = optional_output_like(dx, "dx", X, X.shape);
   const Array DK = output_like(dkernel, "dkernel", X, K.shape);
-  const Array DB = dbias.is_none() ? Array{} : output_like(dbias, "dbias", X, {g.f});
+  const Array DB = optional_output_like(dbias, "dbias", X, {g.f});
   py::gil_scoped_release release;
   if (X.itemsize == 4)
     kernels::backward(g, X.ptr<float>(), K.ptr<float>(), O.ptr<float>(), G.ptr<float>(), act,
@@ -154,12 +129,11 @@ Geometry transposed_geometry(const Array& X, const Array& K, const Array& O, Pai
 void transpose_forward(py::handle x, py::handle kernel, py::handle bias, py::handle out,
                        Pair strides, Padding padding, Pair dilation, int64_t groups,
                        const std::string& activation, int n_threads) {
-  const Array X = tensor4(x, "x"), K = tensor4(kernel, "kernel");
-  same_dtype(K, X);
+  const auto [X, K] = operands(x, kernel);
   const Array O0 = tl::bind::as_array(out, "out");
   const Geometry g = transposed_geometry(X, K, O0, strides, padding, dilation, groups);
   const auto act = tl::dense::parse_activation(activation);
-  const Array B = bias.is_none() ? Array{} : input_like(bias, "bias", X, {g.c});
+  const Array B = optional_input_like(bias, "bias", X, {g.c});
   const Array O = output_like(out, "out", X, input_shape(g));
   if (O.data == X.data || O.data == K.data) throw py::value_error("out must not be x or kernel");
   py::gil_scoped_release release;
@@ -175,16 +149,15 @@ void transpose_backward(py::handle x, py::handle kernel, py::handle out, py::han
                         Pair strides, Padding padding, Pair dilation, int64_t groups,
                         const std::string& activation, py::handle dx, py::handle dkernel,
                         py::handle dbias, int n_threads) {
-  const Array X = tensor4(x, "x"), K = tensor4(kernel, "kernel");
-  same_dtype(K, X);
+  const auto [X, K] = operands(x, kernel);
   const Array O0 = tl::bind::as_array(out, "out");
   const Geometry g = transposed_geometry(X, K, O0, strides, padding, dilation, groups);
   const auto act = tl::dense::parse_activation(activation);
   const Array O = input_like(out, "out", X, input_shape(g));
   const Array G = input_like(grad_out, "grad_out", X, input_shape(g));
-  const Array DX = dx.is_none() ? Array{} : output_like(dx, "dx", X, X.shape);
+  const Array DX = optional_output_like(dx, "dx", X, X.shape);
   const Array DK = output_like(dkernel, "dkernel", X, K.shape);
-  const Array DB = dbias.is_none() ? Array{} : output_like(dbias, "dbias", X, {g.c});
+  const Array DB = optional_output_like(dbias, "dbias", X, {g.c});
   py::gil_scoped_release release;
   if (X.itemsize == 4)
     kernels::transpose_backward(g, X.ptr<float>(), K.ptr<float>(), O.ptr<float>(), G.ptr<float>(),
@@ -197,8 +170,7 @@ void transpose_backward(py::handle x, py::handle kernel, py::handle out, py::han
 
 py::dict algorithms(py::handle x, py::handle kernel, Pair strides, Padding padding, Pair dilation,
                     int64_t groups) {
-  const Array X = tensor4(x, "x"), K = tensor4(kernel, "kernel");
-  same_dtype(K, X);
+  const auto [X, K] = operands(x, kernel);
   const Geometry g = geometry(X.shape, K, strides, padding, dilation, groups);
   const tl::conv2d::Algorithms a =
       X.itemsize == 4 ? kernels::algorithms<float>(g) : kernels::algorithms<double>(g);

@@ -18,26 +18,10 @@ namespace kernels = tl::dense;
 
 namespace py = pybind11;
 using tl::bind::Array;
+using tl::bind::input_like;
+using tl::bind::shape_str;
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
-
-// An input of x's float dtype and an exact shape.
-Array input_like(py::handle obj, const char* name, const Array& X, std::vector<int64_t> shape) {
-  Array a = tl::bind::as_array(obj, name);
-  if (a.kind != 'f' || a.itemsize != X.itemsize)
-    throw py::type_error(std::string(name) + " must have the dtype of x (" + X.dtype() + "), got " +
-                         a.dtype());
-  if (a.shape != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_str(shape) + ", got " +
-                          shape_str(a.shape));
-  return a;
-}
 
 struct Layer {
   Array X, W;
@@ -51,8 +35,7 @@ Layer layer(py::handle x, py::handle kernel, const std::string& activation) {
   l.n = l.X.shape[0];
   l.d_in = l.X.shape[1];
   l.d_out = l.W.shape[1];
-  if (l.W.itemsize != l.X.itemsize)
-    throw py::type_error("kernel must have the dtype of x (" + l.X.dtype() + "), got " + l.W.dtype());
+  tl::bind::require_dtype_of(l.W, l.X);
   if (l.W.shape[0] != l.d_in)
     throw py::value_error("kernel must have " + std::to_string(l.d_in) +
                           " rows (the features of x), got shape " + shape_str(l.W.shape));
@@ -65,7 +48,7 @@ Layer layer(py::handle x, py::handle kernel, const std::string& activation) {
 void forward(py::handle x, py::handle kernel, py::handle bias, py::handle out,
              const std::string& activation, int n_threads) {
   const Layer l = layer(x, kernel, activation);
-  const Array B = bias.is_none() ? Array{} : input_like(bias, "bias", l.X, {l.d_out});
+  const Array B = tl::bind::optional_input_like(bias, "bias", l.X, {l.d_out});
   const Array O = tl::bind::output(out, "out", 'f', l.X.itemsize, {l.n, l.d_out});
   if (O.data == l.X.data || O.data == l.W.data) throw py::value_error("out must not be x or kernel");
   py::gil_scoped_release release;

@@ -19,26 +19,9 @@ namespace kernels = tl::kmeans;
 
 namespace py = pybind11;
 using tl::bind::Array;
+using tl::bind::input_like;
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
-
-// An input of X's float dtype and an exact shape.
-Array input_like(py::handle obj, const char* name, const Array& X, std::vector<int64_t> shape) {
-  Array a = tl::bind::as_array(obj, name);
-  if (a.kind != 'f' || a.itemsize != X.itemsize)
-    throw py::type_error(std::string(name) + " must have the dtype of X (" + X.dtype() + "), got " +
-                         a.dtype());
-  if (a.shape != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_str(shape) + ", got " +
-                          shape_str(a.shape));
-  return a;
-}
 
 struct Problem {
   Array X, C;
@@ -50,9 +33,7 @@ Problem problem(py::handle x, py::handle centers, const char* centers_name) {
   p.n = p.X.shape[0];
   p.d = p.X.shape[1];
   p.k = p.C.shape[0];
-  if (p.C.itemsize != p.X.itemsize)
-    throw py::type_error(std::string(centers_name) + " must have the dtype of X (" + p.X.dtype() +
-                         "), got " + p.C.dtype());
+  tl::bind::require_dtype_of(p.C, p.X);
   if (p.C.shape[1] != p.d)
     throw py::value_error(std::string(centers_name) + " must have " + std::to_string(p.d) +
                           " features like X, got " + std::to_string(p.C.shape[1]));
@@ -80,9 +61,7 @@ Array float64_input(py::handle obj, const char* name, std::vector<int64_t> shape
   Array a = tl::bind::as_array(obj, name);
   if (a.kind != 'f' || a.itemsize != 8)
     throw py::type_error(std::string(name) + " must be float64, got " + a.dtype());
-  if (a.shape != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_str(shape) + ", got " +
-                          shape_str(a.shape));
+  tl::bind::require_shape(a, shape);
   return a;
 }
 
@@ -94,14 +73,12 @@ void plusplus_distances(py::handle g, py::handle xx, py::handle yy, py::handle c
   float64_input(g, "G", {m, n});
   const Array XX = float64_input(xx, "xx", {m}), YY = float64_input(yy, "yy", {n});
   const Array O = tl::bind::as_array(out, "out");
-  if (O.kind != 'f' || (O.itemsize != 4 && O.itemsize != 8))
-    throw py::type_error("out must be float32 or float64, got " + O.dtype());
+  tl::bind::require_float(O);
   const Array Ow = tl::bind::output(out, "out", 'f', O.itemsize, {m, n});
   Array Cl;
   if (!closest.is_none()) {
     Cl = tl::bind::as_array(closest, "closest");
-    if (Cl.kind != 'f' || Cl.itemsize != O.itemsize)
-      throw py::type_error("closest must have the dtype of out (" + O.dtype() + "), got " + Cl.dtype());
+    tl::bind::require_dtype_of(Cl, O);
     int64_t size = 1;
     for (int64_t s : Cl.shape) size *= s;
     if (size != n) throw py::value_error("closest must have " + std::to_string(n) + " values");
@@ -121,7 +98,7 @@ py::tuple assign(py::handle x, py::handle x_sqnorms, py::handle sample_weight, p
   const Array W = input_like(sample_weight, "sample_weight", p.X, {p.n});
   const bool have_norms = !x_sqnorms.is_none();
   if (!exact && !have_norms) throw py::value_error("x_sqnorms is required unless exact=True");
-  const Array N = have_norms ? input_like(x_sqnorms, "x_sqnorms", p.X, {p.n}) : Array{};
+  const Array N = tl::bind::optional_input_like(x_sqnorms, "x_sqnorms", p.X, {p.n});
   const Array L = tl::bind::output(labels, "labels", 'i', 4, {p.n});
   kernels::Assignment a;
   {

@@ -23,28 +23,20 @@ namespace kernels = tl::optim;
 
 namespace py = pybind11;
 using tl::bind::Array;
+using tl::bind::shape_str;
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
 
 std::string item(const char* list, size_t i) { return std::string(list) + "[" + std::to_string(i) + "]"; }
 
 // An array of the parameter's dtype and shape.
-Array like(py::handle obj, const std::string& name, const Array& P, const std::string& pname,
-           bool writeable) {
+Array like(py::handle obj, const std::string& name, const Array& P, bool writeable) {
   Array a = tl::bind::as_array(obj, name.c_str());
-  if (a.kind != 'f' || a.itemsize != P.itemsize)
-    throw py::type_error(name + " must have the dtype of " + pname + " (" + P.dtype() + "), got " +
-                         a.dtype());
+  tl::bind::require_dtype_of(a, P);
   if (a.shape != P.shape)
-    throw py::value_error(name + " must have the shape of " + pname + " " + shape_str(P.shape) +
+    throw py::value_error(name + " must have the shape of " + P.name + " " + shape_str(P.shape) +
                           ", got " + shape_str(a.shape));
-  if (writeable && !a.writeable) throw py::value_error(name + " must be writeable");
+  if (writeable) tl::bind::require_writeable(a);
   return a;
 }
 
@@ -107,13 +99,10 @@ void update(int rule, int flags, py::sequence params, py::sequence grads, py::se
   for (size_t i = 0; i < count; ++i) {
     const std::string pname = item("params", i);
     P[i] = tl::bind::as_array(params[i], pname.c_str());
-    if (P[i].kind != 'f' || (P[i].itemsize != 4 && P[i].itemsize != 8))
-      throw py::type_error(pname + " must be float32 or float64, got " + P[i].dtype());
-    if (!P[i].writeable) throw py::value_error(pname + " must be writeable");
-    if (P[i].itemsize != P[0].itemsize)
-      throw py::type_error(pname + " must have the dtype of params[0] (" + P[0].dtype() + "), got " +
-                           P[i].dtype());
-    G[i] = like(grads[i], item("grads", i), P[i], pname, false);
+    tl::bind::require_float(P[i]);
+    tl::bind::require_writeable(P[i]);
+    tl::bind::require_dtype_of(P[i], P[0]);
+    G[i] = like(grads[i], item("grads", i), P[i], false);
     if (G[i].data == P[i].data && P[i].shape.size() && P[i].shape[0])
       throw py::value_error(item("grads", i) + " must not be " + pname);
     const py::sequence si = py::reinterpret_borrow<py::sequence>(slots[i]);
@@ -122,7 +111,7 @@ void update(int rule, int flags, py::sequence params, py::sequence grads, py::se
                             " arrays for this rule, got " + std::to_string(si.size()));
     for (int k = 0; k < n_slots; ++k) {
       const std::string sname = item("slots", i) + "[" + std::to_string(k) + "]";
-      S[i].push_back(like(si[k], sname, P[i], pname, true));
+      S[i].push_back(like(si[k], sname, P[i], true));
       bool empty = false;
       for (int64_t d : P[i].shape) empty |= d == 0;
       if (!empty && (S[i][k].data == P[i].data || S[i][k].data == G[i].data))

@@ -22,16 +22,11 @@ namespace kernels = tl::pool2d;
 
 namespace py = pybind11;
 using tl::bind::Array;
+using tl::bind::shape_str;
 using Pair = std::array<int64_t, 2>;
 using Paddings = std::array<Pair, 2>;  // ((top, bottom), (left, right))
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
 
 // A 4-D float32/float64 array (n, h, w, c).
 Array images(py::handle obj, const char* name) {
@@ -40,8 +35,7 @@ Array images(py::handle obj, const char* name) {
     throw py::value_error(std::string(name) +
                           " must be 4-D (batch, height, width, channels), got " +
                           std::to_string(a.shape.size()) + "-D");
-  if (a.kind != 'f' || (a.itemsize != 4 && a.itemsize != 8))
-    throw py::type_error(std::string(name) + " must be float32 or float64, got " + a.dtype());
+  tl::bind::require_float(a);
   return a;
 }
 
@@ -62,11 +56,8 @@ Array argmax_array(py::handle argmax, tl::pool2d::Mode mode, const std::vector<i
   if (argmax.is_none()) throw py::value_error("max pooling needs the argmax array (int32)");
   if (write) return tl::bind::output(argmax, "argmax", 'i', 4, shape);
   Array a = tl::bind::as_array(argmax, "argmax");
-  if (a.kind != 'i' || a.itemsize != 4)
-    throw py::type_error("argmax must have dtype i32, got " + a.dtype());
-  if (a.shape != shape)
-    throw py::value_error("argmax must have shape " + shape_str(shape) + ", got " +
-                          shape_str(a.shape));
+  tl::bind::require_dtype(a, 'i', 4);
+  tl::bind::require_shape(a, shape);
   return a;
 }
 
@@ -91,10 +82,8 @@ void backward(py::handle grad_out, py::handle argmax, py::handle dx, Pair pool, 
   const Array G = images(grad_out, "grad_out");
   const tl::pool2d::Mode mode = tl::pool2d::parse_mode(mode_name);
   const Array DX = images(dx, "dx");
-  if (DX.itemsize != G.itemsize)
-    throw py::type_error("dx must have the dtype of grad_out (" + G.dtype() + "), got " +
-                         DX.dtype());
-  if (!DX.writeable) throw py::value_error("dx must be writeable");
+  tl::bind::require_dtype_of(DX, G);
+  tl::bind::require_writeable(DX);
   const tl::pool2d::Geometry g = geometry(DX.shape, pool, strides, pads);
   const std::vector<int64_t> out_shape{g.n, g.oh, g.ow, g.c};
   if (G.shape != out_shape)

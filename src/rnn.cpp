@@ -18,35 +18,15 @@ namespace kernels = tl::rnn;
 
 namespace py = pybind11;
 using tl::bind::Array;
+using tl::bind::input_like;
+using tl::bind::optional_input_like;
+using tl::bind::optional_output_like;
+using tl::bind::output_like;
+using tl::bind::shape_str;
 using tl::rnn::Cell;
 using tl::rnn::Spec;
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
-
-// An array of x's float dtype and an exact shape.
-Array like_x(py::handle obj, const char* name, const Array& X, const std::vector<int64_t>& shape,
-             bool writeable = false) {
-  Array a = tl::bind::as_array(obj, name);
-  if (a.kind != 'f' || a.itemsize != X.itemsize)
-    throw py::type_error(std::string(name) + " must have the dtype of x (" + X.dtype() + "), got " +
-                         a.dtype());
-  if (a.shape != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_str(shape) + ", got " +
-                          shape_str(a.shape));
-  if (writeable && !a.writeable) throw py::value_error(std::string(name) + " must be writeable");
-  return a;
-}
-
-Array optional_like_x(py::handle obj, const char* name, const Array& X,
-                      const std::vector<int64_t>& shape, bool writeable = false) {
-  return obj.is_none() ? Array{} : like_x(obj, name, X, shape, writeable);
-}
 
 // The arrays and options every call shares, checked.
 struct Call {
@@ -63,7 +43,7 @@ int dropout_groups(py::handle obj, const char* name, Call& c, int64_t width, Arr
   if (a.shape != one && a.shape != per_gate)
     throw py::value_error(std::string(name) + " must have shape " + shape_str(one) + " or " +
                           shape_str(per_gate) + " (one per gate), got " + shape_str(a.shape));
-  out = like_x(obj, name, c.X, a.shape);
+  out = input_like(obj, name, c.X, a.shape);
   return a.shape == one ? 1 : static_cast<int>(G);
 }
 
@@ -84,8 +64,7 @@ Call call(const std::string& cell, py::handle x, py::handle kernel, py::handle r
   if (c.X.shape.size() != 3)
     throw py::value_error("x must be 3-D (batch, time steps, features), got shape " +
                           shape_str(c.X.shape));
-  if (c.X.kind != 'f' || (c.X.itemsize != 4 && c.X.itemsize != 8))
-    throw py::type_error("x must be float32 or float64, got " + c.X.dtype());
+  tl::bind::require_float(c.X);
   s.n = c.X.shape[0];
   s.t = c.X.shape[1];
   s.d = c.X.shape[2];
@@ -94,15 +73,13 @@ Call call(const std::string& cell, py::handle x, py::handle kernel, py::handle r
   c.U = tl::bind::matrix(recurrent_kernel, "recurrent_kernel");
   s.h = c.U.shape[0];
   if (s.h < 1) throw py::value_error("recurrent_kernel must have at least one row (unit)");
-  c.U = like_x(recurrent_kernel, "recurrent_kernel", c.X, {s.h, s.gh()});
-  c.K = like_x(kernel, "kernel", c.X, {s.d, s.gh()});
+  c.U = input_like(recurrent_kernel, "recurrent_kernel", c.X, {s.h, s.gh()});
+  c.K = input_like(kernel, "kernel", c.X, {s.d, s.gh()});
   if (!mask.is_none()) {
     c.M = tl::bind::as_array(mask, "mask");
     if (c.M.kind != 'b' || c.M.itemsize != 1)
       throw py::type_error("mask must be a bool array, got " + c.M.dtype());
-    if (c.M.shape != std::vector<int64_t>{s.n, s.t})
-      throw py::value_error("mask must have shape " + shape_str({s.n, s.t}) + ", got " +
-                            shape_str(c.M.shape));
+    tl::bind::require_shape(c.M, {s.n, s.t});
     s.has_mask = true;
   }
   s.input_dropout_groups = dropout_groups(dropout_mask, "dropout_mask", c, s.d, c.DM);
@@ -148,17 +125,17 @@ void forward(const std::string& cell, py::handle x, py::handle kernel, py::handl
                  activation, recurrent_activation, reset_after, go_backwards, return_sequences,
                  zero_output_for_mask);
   Spec& s = cl.spec;
-  const Array B = optional_like_x(bias, "bias", cl.X, bias_shape(s));
+  const Array B = optional_input_like(bias, "bias", cl.X, bias_shape(s));
   s.has_bias = !bias.is_none();
-  const Array H0 = optional_like_x(h0, "h0", cl.X, {s.n, s.h});
+  const Array H0 = optional_input_like(h0, "h0", cl.X, {s.n, s.h});
   if (s.cell != Cell::lstm && !c0.is_none())
     throw py::value_error("c0 must be None: only an LSTM has a carry");
-  const Array C0 = optional_like_x(c0, "c0", cl.X, {s.n, s.h});
-  const Array O = like_x(outputs, "outputs", cl.X, outputs_shape(s), true);
-  const Array HO = like_x(h, "h", cl.X, {s.n, s.h}, true);
+  const Array C0 = optional_input_like(c0, "c0", cl.X, {s.n, s.h});
+  const Array O = output_like(outputs, "outputs", cl.X, outputs_shape(s));
+  const Array HO = output_like(h, "h", cl.X, {s.n, s.h});
   require_carry(s, c, "c");
-  const Array CO = optional_like_x(c, "c", cl.X, {s.n, s.h}, true);
-  const Array WS = like_x(workspace, "workspace", cl.X, {s.n, s.t, s.workspace_width()}, true);
+  const Array CO = optional_output_like(c, "c", cl.X, {s.n, s.h});
+  const Array WS = output_like(workspace, "workspace", cl.X, {s.n, s.t, s.workspace_width()});
   for (const Array* a : {&O, &HO, &CO, &WS})
     if (a->data && (a->data == cl.X.data || a->data == cl.K.data || a->data == cl.U.data))
       throw py::value_error("outputs, h, c and workspace must not be an input array");
@@ -188,20 +165,20 @@ void backward(const std::string& cell, py::handle x, py::handle kernel,
                  zero_output_for_mask);
   Spec& s = cl.spec;
   s.has_bias = !dbias.is_none();
-  const Array WS = like_x(workspace, "workspace", cl.X, {s.n, s.t, s.workspace_width()});
-  const Array GO = optional_like_x(d_outputs, "d_outputs", cl.X, outputs_shape(s));
-  const Array GH = optional_like_x(d_h, "d_h", cl.X, {s.n, s.h});
+  const Array WS = input_like(workspace, "workspace", cl.X, {s.n, s.t, s.workspace_width()});
+  const Array GO = optional_input_like(d_outputs, "d_outputs", cl.X, outputs_shape(s));
+  const Array GH = optional_input_like(d_h, "d_h", cl.X, {s.n, s.h});
   if (s.cell != Cell::lstm && !d_c.is_none())
     throw py::value_error("d_c must be None: only an LSTM has a carry");
-  const Array GC = optional_like_x(d_c, "d_c", cl.X, {s.n, s.h});
-  const Array DX = optional_like_x(dx, "dx", cl.X, {s.n, s.t, s.d}, true);
-  const Array DK = like_x(dkernel, "dkernel", cl.X, {s.d, s.gh()}, true);
-  const Array DU = like_x(drecurrent_kernel, "drecurrent_kernel", cl.X, {s.h, s.gh()}, true);
-  const Array DB = optional_like_x(dbias, "dbias", cl.X, bias_shape(s), true);
-  const Array DH0 = optional_like_x(dh0, "dh0", cl.X, {s.n, s.h}, true);
+  const Array GC = optional_input_like(d_c, "d_c", cl.X, {s.n, s.h});
+  const Array DX = optional_output_like(dx, "dx", cl.X, {s.n, s.t, s.d});
+  const Array DK = output_like(dkernel, "dkernel", cl.X, {s.d, s.gh()});
+  const Array DU = output_like(drecurrent_kernel, "drecurrent_kernel", cl.X, {s.h, s.gh()});
+  const Array DB = optional_output_like(dbias, "dbias", cl.X, bias_shape(s));
+  const Array DH0 = optional_output_like(dh0, "dh0", cl.X, {s.n, s.h});
   if (s.cell != Cell::lstm && !dc0.is_none())
     throw py::value_error("dc0 must be None: only an LSTM has a carry");
-  const Array DC0 = optional_like_x(dc0, "dc0", cl.X, {s.n, s.h}, true);
+  const Array DC0 = optional_output_like(dc0, "dc0", cl.X, {s.n, s.h});
   py::gil_scoped_release release;
   auto run = [&]<class T>(T) {
     const tl::rnn::Inputs<T> in = inputs<T>(cl);

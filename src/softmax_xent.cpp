@@ -18,33 +18,17 @@ namespace kernels = tl::softmax_xent;
 
 namespace py = pybind11;
 using tl::bind::Array;
+using tl::bind::input_like;
+using tl::bind::shape_str;
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
-
-Array input_like(py::handle obj, const char* name, const Array& Z, std::vector<int64_t> shape,
-                 const char* of) {
-  Array a = tl::bind::as_array(obj, name);
-  if (a.kind != 'f' || a.itemsize != Z.itemsize)
-    throw py::type_error(std::string(name) + " must have the dtype of " + of + " (" + Z.dtype() +
-                         "), got " + a.dtype());
-  if (a.shape != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_str(shape) + ", got " +
-                          shape_str(a.shape));
-  return a;
-}
 
 // Sparse (int64, (n,)) or categorical (the dtype of Z, (n, k)) labels.
 struct Labels {
   Array sparse, dense;
 };
 
-Labels labels_for(py::handle labels, const Array& Z, const char* of) {
+Labels labels_for(py::handle labels, const Array& Z) {
   const int64_t n = Z.shape[0], k = Z.shape[1];
   const Array L = tl::bind::as_array(labels, "labels");
   Labels out;
@@ -55,7 +39,7 @@ Labels labels_for(py::handle labels, const Array& Z, const char* of) {
                             shape_str(L.shape));
     out.sparse = L;
   } else if (L.kind == 'f') {
-    out.dense = input_like(labels, "labels", Z, {n, k}, of);
+    out.dense = input_like(labels, "labels", Z, {n, k});
   } else {
     throw py::type_error("labels must be int64 class indices or float target probabilities, got " +
                          L.dtype());
@@ -72,7 +56,7 @@ Array logits_like(py::handle obj, const char* name) {
 void forward(py::handle logits, py::handle labels, py::handle loss, py::handle probs, int n_threads) {
   const Array Z = logits_like(logits, "logits");
   const int64_t n = Z.shape[0], k = Z.shape[1];
-  const Labels L = labels_for(labels, Z, "logits");
+  const Labels L = labels_for(labels, Z);
   const Array Lo = tl::bind::output(loss, "loss", 'f', Z.itemsize, {n});
   const Array P = tl::bind::output(probs, "probs", 'f', Z.itemsize, {n, k});
   py::gil_scoped_release release;
@@ -88,8 +72,8 @@ void backward(py::handle probs, py::handle labels, py::handle grad_loss, py::han
               int n_threads) {
   const Array P = logits_like(probs, "probs");
   const int64_t n = P.shape[0], k = P.shape[1];
-  const Labels L = labels_for(labels, P, "probs");
-  const Array G = input_like(grad_loss, "grad_loss", P, {n}, "probs");
+  const Labels L = labels_for(labels, P);
+  const Array G = input_like(grad_loss, "grad_loss", P, {n});
   const Array D = tl::bind::output(dlogits, "dlogits", 'f', P.itemsize, {n, k});
   py::gil_scoped_release release;
   if (P.itemsize == 4)
