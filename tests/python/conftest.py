@@ -18,6 +18,12 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture(scope="session")
+def k3():
+    """Keras 3 (on torch, as set above): the reference the keras tests compare against."""
+    return pytest.importorskip("keras")
+
+
 @pytest.fixture(params=["cpu", "cuda_emu"])
 def backend(request):
     """Runs the test on the CPU kernels and on the CUDA kernels under emulation."""

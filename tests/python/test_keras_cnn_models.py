@@ -11,18 +11,11 @@ ResNet-34 is counted at the book's 224 x 224 x 3 input and run forward on one 64
 per image, slow on the 2-core CI machine for no extra coverage).
 """
 import functools
-import os
 
 import numpy as np
 import pytest
 
 from turbolearn import keras
-
-
-@pytest.fixture(scope="module")
-def k3():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
 
 
 @pytest.fixture(autouse=True)

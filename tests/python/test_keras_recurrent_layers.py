@@ -16,7 +16,6 @@ steps the cell's call (custom cells, StackedRNNCells, activations the kernels la
 comparisons marked with the ``rnn_path`` fixture run on both; the fused and generic paths
 are also compared with each other in float64 (1e-10), and which one runs is checked.
 """
-import os
 
 import numpy as np
 import pytest
@@ -31,12 +30,6 @@ TOL = 1e-5
 @pytest.fixture(scope="module")
 def torch():
     return pytest.importorskip("torch")
-
-
-@pytest.fixture(scope="module")
-def k3():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
 
 
 @pytest.fixture(autouse=True)

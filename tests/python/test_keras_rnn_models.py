@@ -4,18 +4,11 @@ beats the naive forecast (2 x SimpleRNN) and reaches issue 6's validation MSE be
 within 20 epochs (2 x LSTM), the 10-steps-ahead forecasts work in sequence-to-vector and
 sequence-to-sequence form, padded sequences train through masks, and models round-trip
 through keras.saving with identical predictions."""
-import os
 
 import numpy as np
 import pytest
 
 from turbolearn import keras
-
-
-@pytest.fixture(scope="module")
-def k3():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
 
 
 @pytest.fixture(autouse=True)
