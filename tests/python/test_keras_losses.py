@@ -1,6 +1,7 @@
 """keras.losses against Keras 3 (torch backend): values, gradients, reductions, weights."""
 import os
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -35,6 +36,11 @@ def _data(name, shape, rng):
     if name == "mean_absolute_percentage_error":
         return rng.uniform(0.5, 2, shape).astype("float32") * rng.choice([-1, 1], shape), \
             rng.normal(size=shape).astype("float32")
+    if name == "cosine_similarity":
+        # |y_pred| away from 0: with one feature the gradient is 0 in exact arithmetic and
+        # round-off of order eps / |y_pred|, unbounded as y_pred nears 0.
+        return rng.normal(size=shape).astype("float32"), \
+            (rng.uniform(0.1, 2, shape) * rng.choice([-1, 1], shape)).astype("float32")
     return rng.normal(size=shape).astype("float32"), rng.normal(size=shape).astype("float32")
 
 
@@ -83,7 +89,8 @@ def _keras(cls_name, kwargs, reduction, y_true, y_pred, sw):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_classes_match_keras(cls_name, fn_name, kwargs, shape, reduction, weighted):
-    rng = np.random.default_rng(hash((cls_name, shape, str(reduction), weighted)) % 2**32)
+    # crc32, not hash(): str hashes change with each process (PYTHONHASHSEED).
+    rng = np.random.default_rng(zlib.crc32(repr((cls_name, shape, reduction, weighted)).encode()))
     y_true, y_pred = _data(fn_name, shape, rng)
     sw = rng.uniform(0.1, 2, shape[:-1]).astype("float32") if weighted else None
     with warnings.catch_warnings():
