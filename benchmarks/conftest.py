@@ -7,8 +7,10 @@ them tiny, to keep the code working).
 """
 import importlib.util
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -81,6 +83,39 @@ def run_epochs(benchmark, library, model, batch_size, n, flops, rounds=3):
         run(benchmark, worker.epoch, flops, rounds=rounds)
     finally:
         worker.close()
+
+
+def interleaved_epochs(model, batch_size, n, rounds, libraries=tuple(EPOCH_LIBRARIES)):
+    """Epoch times of `model` per installed library, one worker each kept alive and their
+    epochs interleaved round by round (after each worker's warm-up epoch), so that a load
+    drifting on a shared machine falls on every library alike; pytest-benchmark times one
+    library after the other."""
+    libraries = [lib for lib in libraries if EPOCH_LIBRARIES[lib]]
+    workers = {}
+    try:
+        for lib in libraries:
+            workers[lib] = EpochWorker(lib, model, batch_size, n)
+        times = {lib: [] for lib in libraries}
+        for _ in range(rounds):
+            for lib, worker in workers.items():
+                start = time.perf_counter()
+                worker.epoch()
+                times[lib].append(time.perf_counter() - start)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return times
+
+
+def print_interleaved(title, times, flops):
+    """The medians of interleaved_epochs, their spread, GFLOP/s and the ratio to turbolearn."""
+    ours = statistics.median(times["turbolearn"])
+    print(title)
+    for lib, t in times.items():
+        median = statistics.median(t)
+        print(f"  {lib:<17} median {median:7.3f} s  ({min(t):.3f}-{max(t):.3f})  "
+              f"{flops / median / 1e9:6.1f} GFLOP/s  {median / ours:6.2f}x turbolearn's time",
+              flush=True)
 
 
 @pytest.fixture(scope="session")

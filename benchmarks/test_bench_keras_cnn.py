@@ -9,10 +9,17 @@ FLOPs per sample: 2 x the multiply-adds of the forward pass, of the filter (weig
 and of the data gradients of every layer but the first (no library computes the input's).
 
     python -m pytest benchmarks/test_bench_keras_cnn.py --benchmark-only -s
+
+Run as a script, the epochs of the libraries are interleaved round by round
+(conftest.interleaved_epochs) and the medians and ratios of the same run printed:
+
+    python benchmarks/test_bench_keras_cnn.py [ROUNDS] [MODEL ...]
 """
+import sys
+
 import pytest
 
-from conftest import run_epochs, scaled
+from conftest import interleaved_epochs, print_interleaved, run_epochs, scaled
 
 LIBRARIES = ["turbolearn", "torch", "keras-tensorflow", "keras-torch"]
 
@@ -47,3 +54,16 @@ def test_cnn_epoch(benchmark, model, library):
     benchmark.name = f"{model}_epoch_{library}"
     run_epochs(benchmark, library, model, 32, n, FLOPS_PER_SAMPLE[model] * n,
                rounds=3 if library in ("turbolearn", "torch") else 1)
+
+
+def main(argv):
+    rounds = int(argv[0]) if argv else 3
+    for model in argv[1:] or CASES:
+        n = CASES[model]
+        times = interleaved_epochs(model, 32, n, rounds)
+        print_interleaved(f"{model}, {n} samples, batch 32, {rounds} rounds", times,
+                          FLOPS_PER_SAMPLE[model] * n)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

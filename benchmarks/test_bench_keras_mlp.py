@@ -9,10 +9,17 @@ FLOPs per sample: 2 * 266,200 multiply-adds forward, as many for the weight grad
 the input gradients of layers 2 and 3 (no library computes layer 1's).
 
     python -m pytest benchmarks/test_bench_keras_mlp.py --benchmark-only -s
+
+Run as a script, the epochs of the libraries are interleaved round by round
+(conftest.interleaved_epochs) and the medians and ratios of the same run printed:
+
+    python benchmarks/test_bench_keras_mlp.py [ROUNDS] [BATCH_SIZE ...]
 """
+import sys
+
 import pytest
 
-from conftest import run_epochs, scaled
+from conftest import interleaved_epochs, print_interleaved, run_epochs, scaled
 
 N = scaled(55_000)
 MACS = 784 * 300 + 300 * 100 + 100 * 10
@@ -28,3 +35,15 @@ def test_mlp_epoch(benchmark, library, batch_size):
     benchmark.name = f"mlp_epoch_{library}[{batch_size}]"
     run_epochs(benchmark, library, "mlp", batch_size, N, FLOPS_PER_SAMPLE * N,
                rounds=1 if library.startswith("keras") else 3)
+
+
+def main(argv):
+    rounds = int(argv[0]) if argv else 5
+    for batch_size in map(int, argv[1:] or ["32"]):
+        times = interleaved_epochs("mlp", batch_size, N, rounds)
+        print_interleaved(f"Fashion-MNIST MLP, {N} samples, batch {batch_size}, {rounds} rounds",
+                          times, FLOPS_PER_SAMPLE * N)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

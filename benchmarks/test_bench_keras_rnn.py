@@ -10,19 +10,16 @@ negligible.
 
     python -m pytest benchmarks/test_bench_keras_rnn.py --benchmark-only -s
 
-pytest-benchmark times one library after the other, so on a loaded machine the load drifts
-between them. Run as a script, the file keeps one worker per library alive and interleaves
-their epochs round by round, then prints the medians and the ratios of the same run:
+Run as a script, the epochs of the libraries are interleaved round by round
+(conftest.interleaved_epochs) and the medians and ratios of the same run printed:
 
     python benchmarks/test_bench_keras_rnn.py [ROUNDS] [WORKLOAD ...]
 """
-import statistics
 import sys
-import time
 
 import pytest
 
-from conftest import EPOCH_LIBRARIES, EpochWorker, run_epochs, scaled
+from conftest import interleaved_epochs, print_interleaved, run_epochs, scaled
 from test_bench_rnn import step_flops
 
 N = scaled(7_000)
@@ -46,33 +43,12 @@ def test_deep_rnn_epoch(benchmark, workload, library):
                rounds=3 if library.startswith("keras") else 5)
 
 
-def interleaved(workload, rounds):
-    """Median epoch time per installed library, epochs interleaved round by round."""
-    libraries = [lib for lib in LIBRARIES if EPOCH_LIBRARIES[lib]]
-    workers = {lib: EpochWorker(lib, workload, BATCH_SIZE, N) for lib in libraries}
-    times = {lib: [] for lib in libraries}
-    try:
-        for _ in range(rounds):
-            for lib, worker in workers.items():
-                start = time.perf_counter()
-                worker.epoch()
-                times[lib].append(time.perf_counter() - start)
-    finally:
-        for worker in workers.values():
-            worker.close()
-    return {lib: statistics.median(t) for lib, t in times.items()}, times
-
-
 def main(argv):
     rounds = int(argv[0]) if argv else 5
     for workload in argv[1:] or WORKLOADS:
-        medians, times = interleaved(workload, rounds)
-        ours = medians["turbolearn"]
-        print(f"2x{workload}(20)+Dense(1), {N} series, batch {BATCH_SIZE}, {rounds} rounds")
-        for lib, median in medians.items():
-            spread = f"{min(times[lib]):.3f}-{max(times[lib]):.3f}"
-            print(f"  {lib:<17} median {median:7.3f} s  ({spread})  "
-                  f"{median / ours:6.2f}x turbolearn's time", flush=True)
+        times = interleaved_epochs(workload, BATCH_SIZE, N, rounds, LIBRARIES)
+        print_interleaved(f"2x{workload}(20)+Dense(1), {N} series, batch {BATCH_SIZE}, "
+                          f"{rounds} rounds", times, epoch_flops(workload, N))
 
 
 if __name__ == "__main__":
