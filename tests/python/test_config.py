@@ -35,3 +35,21 @@ def test_unknown_simd_level_is_refused():
 
     with pytest.raises(ValueError, match="unknown SIMD level"):
         _cpu.set_simd_level("sse9")
+
+
+def _openmp_env_after_import(env):
+    code = ("import os, turbolearn; "
+            "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))")
+    done = subprocess.run([sys.executable, "-c", code], env={"PATH": "", **env},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_import_sets_a_bounded_openmp_spin():
+    assert _openmp_env_after_import({}) == ["PASSIVE", "30000"]
+    assert _openmp_env_after_import({"GOMP_SPINCOUNT": "0"}) == ["PASSIVE", "0"]
+
+
+def test_a_users_openmp_wait_policy_wins():
+    assert _openmp_env_after_import({"OMP_WAIT_POLICY": "ACTIVE"}) == ["ACTIVE", "None"]
