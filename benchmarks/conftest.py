@@ -107,10 +107,21 @@ def interleaved_epochs(model, batch_size, n, rounds, libraries=tuple(EPOCH_LIBRA
     return times
 
 
+def blas_kernels():
+    """Which OpenBLAS kernels scipy's BLAS (turbolearn's and scikit-learn's) runs: this
+    machine pins them to Haswell (AVX2) through OPENBLAS_CORETYPE; benchmarks against peers
+    run with it unset (benchmarks/README.md)."""
+    import scipy.linalg  # noqa: F401  (loads the OpenBLAS that turbolearn calls)
+    from threadpoolctl import threadpool_info
+    kernels = {info.get("architecture") for info in threadpool_info()
+               if info.get("internal_api") == "openblas"}
+    return f"OpenBLAS kernels {'/'.join(sorted(map(str, kernels))) or 'none found'}"
+
+
 def print_interleaved(title, times, flops):
     """The medians of interleaved_epochs, their spread, GFLOP/s and the ratio to turbolearn."""
     ours = statistics.median(times["turbolearn"])
-    print(title)
+    print(f"{title}; {blas_kernels()}")
     for lib, t in times.items():
         median = statistics.median(t)
         print(f"  {lib:<17} median {median:7.3f} s  ({min(t):.3f}-{max(t):.3f})  "

@@ -200,9 +200,10 @@ def keras_epoch(keras, workload, X, y, batch_size):
 
 
 def main(library, name, batch_size, n):
-    # One OpenMP wait policy for every library, the one turbolearn sets on import: under the
-    # default (spinning) policy torch trained LeNet-5 14x slower on these 2 cores.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Every library with its own defaults, as a user runs it (turbolearn's import picks its
+    # OpenMP wait policy). Forcing OMP_WAIT_POLICY=PASSIVE on torch, as these benchmarks once
+    # did, made its epochs 1.1-10x slower on the idle machine (MLP 0.77 -> 2.27 s, LSTM
+    # 0.36 -> 3.47 s); spinning threads hurt only when other processes load the cores.
     workload = WORKLOADS[name]
     X, y = workload.data(n)
     if library == "turbolearn":
