@@ -111,7 +111,7 @@ def blas_kernels():
     """Which OpenBLAS kernels scipy's BLAS (turbolearn's and scikit-learn's) runs: this
     machine pins them to Haswell (AVX2) through OPENBLAS_CORETYPE; benchmarks against peers
     run with it unset (benchmarks/README.md)."""
-    import scipy.linalg  # noqa: F401  (loads the OpenBLAS that turbolearn calls)
+    importlib.import_module("scipy.linalg")  # loads the OpenBLAS that turbolearn calls
     from threadpoolctl import threadpool_info
     kernels = {info.get("architecture") for info in threadpool_info()
                if info.get("internal_api") == "openblas"}

@@ -19,9 +19,7 @@ import sys
 
 import pytest
 
-from conftest import interleaved_epochs, print_interleaved, run_epochs, scaled
-
-LIBRARIES = ["turbolearn", "torch", "keras-tensorflow", "keras-torch"]
+from conftest import EPOCH_LIBRARIES, interleaved_epochs, print_interleaved, run_epochs, scaled
 
 
 def conv_macs(out_hw, kernel_hw, channels, filters):
@@ -46,7 +44,7 @@ CASES = {"lenet5": scaled(10_000), "fashion_cnn": scaled(1_024)}
 FLOPS_PER_SAMPLE = {"lenet5": LENET5_FLOPS, "fashion_cnn": FASHION_CNN_FLOPS}
 
 
-@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("library", list(EPOCH_LIBRARIES))
 @pytest.mark.parametrize("model", list(CASES))
 def test_cnn_epoch(benchmark, model, library):
     n = CASES[model]

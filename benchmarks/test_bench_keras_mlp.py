@@ -19,14 +19,14 @@ import sys
 
 import pytest
 
-from conftest import interleaved_epochs, print_interleaved, run_epochs, scaled
+from conftest import EPOCH_LIBRARIES, interleaved_epochs, print_interleaved, run_epochs, scaled
 
 N = scaled(55_000)
 MACS = 784 * 300 + 300 * 100 + 100 * 10
 FLOPS_PER_SAMPLE = 2 * MACS * 3 - 2 * 784 * 300
 
 
-@pytest.mark.parametrize("library", ["turbolearn", "torch", "keras-tensorflow", "keras-torch"])
+@pytest.mark.parametrize("library", list(EPOCH_LIBRARIES))
 @pytest.mark.parametrize("batch_size", [32, 256, 1024])
 def test_mlp_epoch(benchmark, library, batch_size):
     if library.startswith("keras") and batch_size != 32:

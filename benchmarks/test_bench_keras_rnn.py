@@ -19,13 +19,12 @@ import sys
 
 import pytest
 
-from conftest import interleaved_epochs, print_interleaved, run_epochs, scaled
+from conftest import EPOCH_LIBRARIES, interleaved_epochs, print_interleaved, run_epochs, scaled
 from test_bench_rnn import step_flops
 
 N = scaled(7_000)
 BATCH_SIZE = 32
 WORKLOADS = ("lstm", "gru", "simple_rnn")
-LIBRARIES = ("turbolearn", "torch", "keras-tensorflow", "keras-torch")
 
 
 def epoch_flops(workload, n):
@@ -34,7 +33,7 @@ def epoch_flops(workload, n):
     return per_series * n
 
 
-@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("library", list(EPOCH_LIBRARIES))
 @pytest.mark.parametrize("workload", WORKLOADS)
 def test_deep_rnn_epoch(benchmark, workload, library):
     benchmark.group = f"book 2x{workload}(20)+Dense(1) epoch, batch {BATCH_SIZE}"
@@ -46,7 +45,7 @@ def test_deep_rnn_epoch(benchmark, workload, library):
 def main(argv):
     rounds = int(argv[0]) if argv else 5
     for workload in argv[1:] or WORKLOADS:
-        times = interleaved_epochs(workload, BATCH_SIZE, N, rounds, LIBRARIES)
+        times = interleaved_epochs(workload, BATCH_SIZE, N, rounds)
         print_interleaved(f"2x{workload}(20)+Dense(1), {N} series, batch {BATCH_SIZE}, "
                           f"{rounds} rounds", times, epoch_flops(workload, N))
 
