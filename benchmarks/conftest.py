@@ -85,12 +85,12 @@ def run_epochs(benchmark, library, model, batch_size, n, flops, rounds=3):
         worker.close()
 
 
-def interleaved_epochs(model, batch_size, n, rounds, libraries=tuple(EPOCH_LIBRARIES)):
+def interleaved_epochs(model, batch_size, n, rounds):
     """Epoch times of `model` per installed library, one worker each kept alive and their
     epochs interleaved round by round (after each worker's warm-up epoch), so that a load
     drifting on a shared machine falls on every library alike; pytest-benchmark times one
     library after the other."""
-    libraries = [lib for lib in libraries if EPOCH_LIBRARIES[lib]]
+    libraries = [lib for lib, present in EPOCH_LIBRARIES.items() if present]
     workers = {}
     try:
         for lib in libraries:
