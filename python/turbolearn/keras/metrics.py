@@ -62,6 +62,8 @@ def _same_rank(x1, x2, expand_rank_1=True):
 def _divide_no_nan(a, b):
     a = np.asarray(a)
     b = np.asarray(b)
+    if a.ndim == 0 and b.ndim == 0 and b != 0:  # a Mean's result, once per step: no masking
+        return a / b
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b == 0, 0, a / np.where(b == 0, 1, b))
 
@@ -176,6 +178,8 @@ def _reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype, mask=N
     values = _np(values, dtype)
     if sample_weight is not None:
         sample_weight = _np(sample_weight, dtype)
+        if mask is None and values.ndim == 0 and sample_weight.ndim == 0:  # the loss tracker
+            return values * sample_weight, sample_weight
         if mask is not None:
             sample_weight = losses.apply_mask(sample_weight, mask, dtype, "sum")
         values, sample_weight = _same_rank(values, sample_weight)
@@ -225,9 +229,11 @@ class Mean(Metric):
     def _update(self, values, sample_weight, mask=None):
         values, sample_weight = _reduce_to_samplewise_values(values, sample_weight, np.mean,
                                                              self._dtype, mask)
-        self.total.value += values.sum(dtype=self._dtype)
+        # the loss tracker's 0-d values skip a reduction each
+        self.total.value += values if values.ndim == 0 else values.sum(dtype=self._dtype)
         if sample_weight is not None:
-            self.count.value += sample_weight.sum(dtype=self._dtype)
+            self.count.value += (sample_weight if sample_weight.ndim == 0
+                                 else sample_weight.sum(dtype=self._dtype))
         else:
             self.count.value += values.shape[0] if values.ndim >= 1 else 1
 
