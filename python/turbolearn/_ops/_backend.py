@@ -89,8 +89,12 @@ def module_for(*arrays):
     """The extension that runs a call on these arrays (all on one device)."""
     # Fast path, the common case of a training loop: plain NumPy arrays, no forced backend
     # (a fraction of a microsecond; the general checks below cost about two).
-    if getattr(_forced, "name", "cpu") == "cpu" and all(type(a) is np.ndarray for a in arrays):
-        return _cpu
+    if getattr(_forced, "name", "cpu") == "cpu":
+        for a in arrays:
+            if type(a) is not np.ndarray:
+                break
+        else:
+            return _cpu
     on_device = [_is_device_array(a) for a in arrays]
     if any(on_device) and not all(on_device):
         raise TypeError("all arrays must be on the same device (all NumPy or all CuPy)")

@@ -69,11 +69,13 @@ def record(value, inputs, backward):
     ``backward(grad, needs)`` returns one gradient array (or None) per input.
     """
     out = Tensor(value)
-    tapes = _active_tapes()
+    tapes = getattr(_state, "tapes", ())
     if tapes:
-        tracked = tuple(x if _needs_grad(x, tapes) else None for x in inputs)
-        if any(x is not None for x in tracked):
-            out._node = Node(tracked, backward)
+        tracked = [x if _needs_grad(x, tapes) else None for x in inputs]
+        for x in tracked:
+            if x is not None:
+                out._node = Node(tuple(tracked), backward)
+                break
     return out
 
 
@@ -356,7 +358,7 @@ class GradientTape:
 
 
 def _connected(target, source):
-    return id(target) in _reaching(_recorded([target]), {id(source)})
+    return id(target) in _reaching(_recorded([target]), {id(source)})[0]
 
 
 def _seq(x):
@@ -373,27 +375,31 @@ def _recorded(targets):
             continue
         seen.add(id(x))
         found.append(x)
-        stack.extend(p for p in x._node.parents
-                     if type(p) is Tensor and p._node is not None and id(p) not in seen)
+        for p in x._node.parents:
+            if type(p) is Tensor and p._node is not None and id(p) not in seen:
+                stack.append(p)
     found.sort(key=_seq)
     return found
 
 
 def _reaching(recorded, source_ids):
-    """Ids of the sources and of the recorded tensors that depend on one."""
+    """Ids of the sources and of the recorded tensors that depend on one; and for each
+    recorded tensor, whether each input of its op does (the ``needs`` of its backward)."""
     reaches = set(source_ids)
+    needs = []
     for x in recorded:  # inputs before outputs
-        if id(x) not in reaches and any(p is not None and id(p) in reaches
-                                        for p in x._node.parents):
+        need = tuple([p is not None and id(p) in reaches for p in x._node.parents])
+        if True in need:
             reaches.add(id(x))
-    return reaches
+        needs.append(need)
+    return reaches, needs
 
 
 def backpropagate(targets, seeds, sources):
     """Gradients (arrays keyed by id) of the targets, seeded by ``seeds`` (None: ones)."""
     source_ids = {id(s) for s in sources}
     recorded = _recorded(targets)
-    reaches = _reaching(recorded, source_ids)
+    reaches, needs = _reaching(recorded, source_ids)
     grads = {}
     for t, seed in zip(targets, seeds):
         if id(t) not in reaches:
@@ -401,18 +407,17 @@ def backpropagate(targets, seeds, sources):
         v = t.value
         g = array_namespace(v).ones_like(v) if seed is None else value_of(seed)
         grads[id(t)] = grads[id(t)] + g if id(t) in grads else g
-    for x in reversed(recorded):
-        g = grads.get(id(x))
+    for x, need in zip(reversed(recorded), reversed(needs)):
+        key = id(x)
+        # a source keeps its gradient; any other tensor's is dropped once passed on
+        g = grads.get(key) if key in source_ids else grads.pop(key, None)
         if g is None:
             continue
         node = x._node
-        needs = tuple(p is not None and id(p) in reaches for p in node.parents)
-        for p, need, gp in zip(node.parents, needs, node.backward(g, needs)):
-            if need and gp is not None:
+        for p, n, gp in zip(node.parents, need, node.backward(g, need)):
+            if n and gp is not None:
                 key = id(p)
                 grads[key] = grads[key] + gp if key in grads else gp
-        if id(x) not in source_ids:
-            del grads[id(x)]
     return grads
 
 

@@ -282,7 +282,7 @@ class Layer:
         first = args[0] if args else None
         if type(first) is KerasTensor or (
                 (len(args) > 1 or isinstance(first, (list, tuple, dict)) or
-                 any(k != "training" for k in kwargs)) and
+                 (kwargs and kwargs.keys() - {"training"})) and
                 any_symbolic((args, list(kwargs.values())))):
             return self._symbolic_call(args, kwargs)
         inputs = args[0] if args else kwargs.get("inputs")
