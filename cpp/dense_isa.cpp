@@ -44,6 +44,49 @@ void bias_relu_row(T* y, int64_t cols, const T* bias) {
   });
 }
 
+// Rows of at most kSpan / 2 columns (a convolution's few filters, a small output layer) are
+// taken in blocks of whole rows up to kSpan values long, so that their element-wise passes
+// run in full vectors: LeNet-5's first convolution (32 x 28 x 28 x 6, tanh) spent 90 us of
+// its 216 us forward pass and 230 us of its 360 us backward pass in per-row loops of 6.
+constexpr int64_t kSpan = 64;
+
+inline int64_t rows_per_block(int64_t cols) { return cols > 0 && cols < kSpan ? kSpan / cols : 1; }
+
+// bias_relu_row over every row, narrow rows a block at a time against the bias repeated.
+template <class T, bool kRelu>
+void bias_relu_rows(T* y, int64_t rows, int64_t cols, const T* bias) {
+  const int64_t per = rows_per_block(cols);
+  int64_t r = 0;
+  if (per > 1) {
+    T pattern[kSpan];
+    const T* repeated = nullptr;
+    if (bias) {
+      for (int64_t j = 0; j < per * cols; ++j) pattern[j] = bias[j % cols];
+      repeated = pattern;
+    }
+    for (; r + per <= rows; r += per) bias_relu_row<T, kRelu>(y + r * cols, per * cols, repeated);
+  }
+  for (; r < rows; ++r) bias_relu_row<T, kRelu>(y + r * cols, cols, bias);
+}
+
+// colsum[j] += the sum of column j of the (rows x cols) matrix d, narrow rows summed a block
+// at a time into a block-wide accumulator first.
+template <class T>
+void column_sums(const T* d, int64_t rows, int64_t cols, T* colsum) {
+  const int64_t per = rows_per_block(cols), span = per * cols;
+  int64_t r = 0;
+  if (per > 1) {
+    T acc[kSpan] = {};
+    for (; r + per <= rows; r += per) {
+      const T* block = d + r * cols;
+      for (int64_t j = 0; j < span; ++j) acc[j] += block[j];
+    }
+    for (int64_t j = 0; j < span; ++j) colsum[j % cols] += acc[j];
+  }
+  for (; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) colsum[j] += d[r * cols + j];
+}
+
 // Row-wise softmax, max-subtracted (a NaN in the row makes the whole row NaN: its exp
 // enters the sum).
 template <class T>
@@ -67,12 +110,8 @@ void epilogue(T* y, int64_t rows, int64_t cols, const T* bias, Activation act) {
     for (int64_t r = 0; r < rows; ++r) softmax_row(y + r * cols, cols, bias);
     return;
   }
-  if (act == Activation::relu) {
-    for (int64_t r = 0; r < rows; ++r) bias_relu_row<T, true>(y + r * cols, cols, bias);
-    return;
-  }
-  if (bias)
-    for (int64_t r = 0; r < rows; ++r) bias_relu_row<T, false>(y + r * cols, cols, bias);
+  if (act == Activation::relu) return bias_relu_rows<T, true>(y, rows, cols, bias);
+  if (bias) bias_relu_rows<T, false>(y, rows, cols, bias);
   // The other activations act on each value alone: one pass over the contiguous rows (rows
   // of few columns would leave most vector lanes idle).
   const T alpha = static_cast<T>(kSeluAlpha), scale = static_cast<T>(kSeluScale);
@@ -98,49 +137,53 @@ void epilogue(T* y, int64_t rows, int64_t cols, const T* bias, Activation act) {
 }
 
 // delta = grad * act'(out), the derivative taken from the output; colsum += its column sums.
-// The loops are plain element-wise selects and products, which the compiler vectorises.
+// Softmax works per row; the other derivatives act on each value alone, in one pass over the
+// contiguous rows. The loops are plain element-wise selects and products, which the compiler
+// vectorises.
 template <class T>
 void delta(const T* out, const T* grad, int64_t rows, int64_t cols, Activation act, T* dl,
            T* colsum) {
   const T alpha = static_cast<T>(kSeluAlpha), scale = static_cast<T>(kSeluScale);
   const T sa = scale * alpha;
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* o = out + r * cols;
-    const T* g = grad + r * cols;
-    T* d = dl + r * cols;
-    switch (act) {
-      case Activation::linear:
-        if (d != g)
-          for (int64_t j = 0; j < cols; ++j) d[j] = g[j];
-        break;
-      case Activation::relu:
-        for (int64_t j = 0; j < cols; ++j) d[j] = o[j] > T(0) ? g[j] : T(0);
-        break;
-      case Activation::sigmoid:
-        for (int64_t j = 0; j < cols; ++j) d[j] = g[j] * (o[j] * (T(1) - o[j]));
-        break;
-      case Activation::tanh:
-        for (int64_t j = 0; j < cols; ++j) d[j] = g[j] * (T(1) - o[j] * o[j]);
-        break;
-      case Activation::elu:
-        for (int64_t j = 0; j < cols; ++j) d[j] = o[j] > T(0) ? g[j] : g[j] * (o[j] + T(1));
-        break;
-      case Activation::selu:
-        for (int64_t j = 0; j < cols; ++j) d[j] = o[j] > T(0) ? g[j] * scale : g[j] * (o[j] + sa);
-        break;
-      case Activation::softplus:  // sigmoid(z) = 1 - e^-out
-        for (int64_t j = 0; j < cols; ++j) d[j] = g[j] * -c_expm1(-o[j]);
-        break;
-      case Activation::softmax: {
+  const int64_t n = rows * cols;
+  const T* o = out;
+  const T* g = grad;
+  T* d = dl;
+  switch (act) {
+    case Activation::linear:
+      if (d != g)
+        for (int64_t j = 0; j < n; ++j) d[j] = g[j];
+      break;
+    case Activation::relu:
+      for (int64_t j = 0; j < n; ++j) d[j] = o[j] > T(0) ? g[j] : T(0);
+      break;
+    case Activation::sigmoid:
+      for (int64_t j = 0; j < n; ++j) d[j] = g[j] * (o[j] * (T(1) - o[j]));
+      break;
+    case Activation::tanh:
+      for (int64_t j = 0; j < n; ++j) d[j] = g[j] * (T(1) - o[j] * o[j]);
+      break;
+    case Activation::elu:
+      for (int64_t j = 0; j < n; ++j) d[j] = o[j] > T(0) ? g[j] : g[j] * (o[j] + T(1));
+      break;
+    case Activation::selu:
+      for (int64_t j = 0; j < n; ++j) d[j] = o[j] > T(0) ? g[j] * scale : g[j] * (o[j] + sa);
+      break;
+    case Activation::softplus:  // sigmoid(z) = 1 - e^-out
+      for (int64_t j = 0; j < n; ++j) d[j] = g[j] * -c_expm1(-o[j]);
+      break;
+    case Activation::softmax:
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* orow = out + r * cols;
+        const T* grow = grad + r * cols;
+        T* drow = dl + r * cols;
         T s = 0;
-        for (int64_t j = 0; j < cols; ++j) s += g[j] * o[j];
-        for (int64_t j = 0; j < cols; ++j) d[j] = o[j] * (g[j] - s);
-        break;
+        for (int64_t j = 0; j < cols; ++j) s += grow[j] * orow[j];
+        for (int64_t j = 0; j < cols; ++j) drow[j] = orow[j] * (grow[j] - s);
       }
-    }
-    if (colsum)
-      for (int64_t j = 0; j < cols; ++j) colsum[j] += d[j];
+      break;
   }
+  if (colsum) column_sums(dl, rows, cols, colsum);
 }
 
 template <class T>
