@@ -261,10 +261,18 @@ const int64_t* pixel_offsets(const Geometry& g, int64_t wp, int64_t first_row, i
                              int64_t count, int64_t image_size) {
   const int64_t per_image = g.oh * g.ow;
   int64_t* off = scratch<int64_t>(1, count);
+  // stepped pixel by pixel: two divisions per pixel took over a quarter of the 6-filter
+  // forward pass of LeNet-5's first layer
+  int64_t img = p0 / per_image, oy = p0 % per_image / g.ow, ox = p0 % g.ow;
   for (int64_t q = 0; q < count; ++q) {
-    const int64_t img = (p0 + q) / per_image, p = (p0 + q) % per_image;
-    const int64_t oy = p / g.ow - first_row, ox = p % g.ow;
-    off[q] = img * image_size + (oy * g.stride_h * wp + ox * g.stride_w) * g.c;
+    off[q] = img * image_size + ((oy - first_row) * g.stride_h * wp + ox * g.stride_w) * g.c;
+    if (++ox == g.ow) {
+      ox = 0;
+      if (++oy == g.oh) {
+        oy = 0;
+        ++img;
+      }
+    }
   }
   return off;
 }
