@@ -9,7 +9,7 @@ reflect for both libraries unevenly; one core each compares the kernels alone.
 turbolearn runs NHWC with Keras' kernel layout; torch runs its default NCHW (what a torch user,
 and Keras on torch, hands it), its passes alone through aten.convolution_backward (the kernel
 autograd calls). The benchmark group names the algorithm turbolearn chose
-(_ops.conv2d_algorithms: gemm, depthwise, direct or im2col). GFLOP/s counts 2 n oh ow kh kw
+(_ops.conv2d_algorithms: gemm, depthwise, direct, single_channel or im2col). GFLOP/s counts 2 n oh ow kh kw
 c/groups f per pass (three for a training step).
 
     python -m pytest benchmarks/test_bench_conv2d.py --benchmark-only -s
@@ -31,6 +31,7 @@ pytestmark = pytest.mark.skipif(torch is None, reason="torch is not installed")
 # input is (n, h, w, c) and output has f channels.
 SHAPES = {
     "target 28x28 64-64 k3": (32, 28, 28, 64, 64, 3, 1, 1, "same"),
+    "lenet C1 28x28 1-6 k5": (32, 28, 28, 1, 6, 5, 1, 1, "same"),
     "lenet C3 14x14 6-16 k5": (32, 14, 14, 6, 16, 5, 1, 1, "valid"),
     "fashion 28x28 1-64 k7": (32, 28, 28, 1, 64, 7, 1, 1, "same"),
     "fashion 14x14 64-128 k3": (32, 14, 14, 64, 128, 3, 1, 1, "same"),

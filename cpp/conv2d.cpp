@@ -263,12 +263,13 @@ const int64_t* pixel_offsets(const Geometry& g, int64_t wp, int64_t first_row, i
   int64_t* off = scratch<int64_t>(1, count);
   // stepped pixel by pixel: two divisions per pixel took over a quarter of the 6-filter
   // forward pass of LeNet-5's first layer
-  int64_t img = p0 / per_image, oy = p0 % per_image / g.ow, ox = p0 % g.ow;
+  const int64_t ow = g.ow, oh = g.oh, row = g.stride_h * wp * g.c, col = g.stride_w * g.c;
+  int64_t img = p0 / per_image, oy = p0 % per_image / ow, ox = p0 % ow;
   for (int64_t q = 0; q < count; ++q) {
-    off[q] = img * image_size + ((oy - first_row) * g.stride_h * wp + ox * g.stride_w) * g.c;
-    if (++ox == g.ow) {
+    off[q] = img * image_size + (oy - first_row) * row + ox * col;
+    if (++ox == ow) {
       ox = 0;
-      if (++oy == g.oh) {
+      if (++oy == oh) {
         oy = 0;
         ++img;
       }
@@ -278,7 +279,7 @@ const int64_t* pixel_offsets(const Geometry& g, int64_t wp, int64_t first_row, i
 }
 
 // out = conv(in, kernel) by tiles of output rows (image, rows [r0, r1)) on threads, each
-// tile's input padded into the thread's buffer; body(buf, wp, pix, pixels, tile) computes the
+// tile's input padded into the thread's buffer; body(buf, wp, r0, pixels, tile) computes the
 // tile's pixels, then (when `fuse`) the epilogue runs on it while it is in cache.
 template <class T, class Body>
 void padded_tiles(const Geometry& g, const T* in, const T* bias, Activation act, bool fuse,
@@ -297,7 +298,7 @@ void padded_tiles(const Geometry& g, const T* in, const T* bias, Activation act,
     T* buf = scratch<T>(kTile, rows_in * wp * g.c);
     pad_rows(g, in + img * g.h * g.w * g.c, r0 * g.stride_h - g.pad_top, rows_in, wp, buf);
     T* tile = out + (img * g.oh + r0) * g.ow * g.f;
-    body(buf, wp, pixel_offsets(g, wp, r0, r0 * g.ow, pixels, 0), pixels, tile);
+    body(buf, wp, r0, pixels, tile);
     if (fuse) kern.epilogue(tile, pixels, g.f, bias, act);
   }
 }
@@ -334,7 +335,8 @@ void direct_convolve(const Geometry& g, const T* in, const T* kernel, const T* b
   const Kernels<T>& direct = kernels<T>();
   const int64_t cg = g.c_group(), fg = g.f_group();
   padded_tiles(g, in, bias, act, fuse, out, n_threads,
-               [&](const T* buf, int64_t wp, const int64_t* pix, int64_t pixels, T* tile) {
+               [&](const T* buf, int64_t wp, int64_t r0, int64_t pixels, T* tile) {
+                 const int64_t* pix = pixel_offsets(g, wp, r0, r0 * g.ow, pixels, 0);
                  const int64_t* koff = kernel_offsets(g, wp);
                  for (int64_t grp = 0; grp < g.groups; ++grp)
                    direct.forward_pixels(buf + grp * cg, pix, pixels, koff, g.k_group(),
@@ -364,7 +366,8 @@ void depthwise_convolve(const Geometry& g, const T* in, const T* kernel, const T
                         Activation act, bool fuse, T* out, int n_threads) {
   const Kernels<T>& loops = kernels<T>();
   padded_tiles(g, in, bias, act, fuse, out, n_threads,
-               [&](const T* buf, int64_t wp, const int64_t* pix, int64_t pixels, T* tile) {
+               [&](const T* buf, int64_t wp, int64_t r0, int64_t pixels, T* tile) {
+                 const int64_t* pix = pixel_offsets(g, wp, r0, r0 * g.ow, pixels, 0);
                  loops.depthwise_forward(buf, pix, pixels, tap_offsets(g, wp), g.kh * g.kw, g.c,
                                          g.f_group(), kernel, tile);
                });
@@ -430,6 +433,34 @@ void transpose(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, in
         for (int64_t j = j0; j < std::min(j0 + kBlock, cols); ++j) dst[j * ldd + i] = src[i * lds + j];
 }
 
+// One input channel: the forward pass on padded_tiles, its rows one after another; the filter
+// gradient an image at a time, each padded once.
+template <class T>
+void single_channel_convolve(const Geometry& g, const T* in, const T* kernel, const T* bias,
+                             Activation act, bool fuse, T* out, int n_threads) {
+  const Kernels<T>& loops = kernels<T>();
+  padded_tiles(g, in, bias, act, fuse, out, n_threads,
+               [&](const T* buf, int64_t wp, int64_t, int64_t pixels, T* tile) {
+                 loops.single_forward(g, buf, wp, pixels / g.ow, kernel, tile);
+               });
+}
+
+template <class T>
+void single_channel_filter(const Geometry& g, const T* in, const T* delta, T* dkernel,
+                           int n_threads) {
+  const Kernels<T>& loops = kernels<T>();
+  const int64_t wp = padded_width(g), hp = padded_rows(g, g.oh), per_image = g.oh * g.ow;
+  const int nt = team(n_threads, double(g.pixels()) * g.k_group() * g.f, g.n);
+  sum_over_images(g.n, nt, dkernel, g.k_group() * g.f, [&](int64_t first, int64_t last, T* part) {
+    T* buf = scratch<T>(kTile, hp * wp + per_image * g.f);
+    T* dt = buf + hp * wp;
+    for (int64_t img = first; img < last; ++img) {
+      pad_rows(g, in + img * g.h * g.w, -g.pad_top, hp, wp, buf);
+      loops.single_filter(g, buf, wp, delta + img * per_image * g.f, dt, part);
+    }
+  });
+}
+
 struct Phase {
   int64_t residue, taps;   // the phase, and how many taps reach it
   int64_t first, count;    // its input positions: (first + o) * s + residue - pad, o < count
@@ -481,14 +512,21 @@ bool direct_geometry(const Geometry& g) {
   return g.pad_top >= 0 && g.pad_bottom >= 0 && g.pad_left >= 0 && g.pad_right >= 0;
 }
 
+// One input channel, stride 1 along rows, at most 8 filters (one register block of the
+// single-channel loops; with 12 the direct loops' filter gradient was faster).
+bool is_single_channel(const Geometry& g) {
+  return g.c == 1 && g.groups == 1 && g.stride_w == 1 && g.f <= 8;
+}
+
 // Forward and filter gradient: one GEMM when the convolution is one; the depthwise loops for
-// depthwise convolutions; the AVX-512 direct loops where the level has them; else im2col.
-// The padded copies the loops read need non-negative paddings.
+// depthwise convolutions; the AVX-512 single-channel or direct loops where the level has
+// them; else im2col. The padded copies the loops read need non-negative paddings.
 template <class T>
 Algorithm forward_choice(const Geometry& g) {
   if (g.is_gemm()) return Algorithm::gemm;
   if (!direct_geometry(g)) return Algorithm::im2col;
   if (is_depthwise(g)) return Algorithm::depthwise;
+  if (is_single_channel(g) && kernels<T>().single_forward) return Algorithm::single_channel;
   return kernels<T>().forward_pixels ? Algorithm::direct : Algorithm::im2col;
 }
 
@@ -497,6 +535,7 @@ Algorithm forward_choice(const Geometry& g) {
 template <class T>
 Algorithm data_choice(const Geometry& g) {
   const Algorithm a = forward_choice<T>(g);
+  if (a == Algorithm::single_channel) return Algorithm::im2col;  // dx has one channel
   if (a != Algorithm::direct) return a;
   return g.c_group() >= 8 && data_phases(g).usable ? Algorithm::direct : Algorithm::im2col;
 }
@@ -511,6 +550,8 @@ void convolve(const Geometry& g, const T* in, const T* kernel, const T* bias, Ac
                             fuse ? act : Activation::linear, out, n_threads);
     case Algorithm::depthwise: return depthwise_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
     case Algorithm::direct: return direct_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
+    case Algorithm::single_channel:
+      return single_channel_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
     case Algorithm::im2col: return im2col_convolve(g, in, kernel, bias, act, fuse, out, n_threads);
   }
 }
@@ -565,6 +606,7 @@ void filter_gradient(const Geometry& g, const T* in, const T* delta, T* dkernel,
                                     in, g.k_group(), delta, g.f, T(0), dkernel, g.f);
     case Algorithm::depthwise: return depthwise_filter(g, in, delta, dkernel, n_threads);
     case Algorithm::direct: return direct_filter(g, in, delta, dkernel, n_threads);
+    case Algorithm::single_channel: return single_channel_filter(g, in, delta, dkernel, n_threads);
     case Algorithm::im2col: return im2col_filter(g, in, delta, dkernel, n_threads);
   }
 }
@@ -583,6 +625,7 @@ void data_gradient(const Geometry& g, const T* delta, const T* kernel, T* din, i
       return depthwise_data(g, delta, kernel, din, n_threads);
     }
     case Algorithm::direct: return phase_data(g, data_phases(g), delta, kernel, din, n_threads);
+    case Algorithm::single_channel:  // not chosen (data_choice)
     case Algorithm::im2col: return im2col_data(g, delta, kernel, din, n_threads);
   }
 }
@@ -723,7 +766,7 @@ void transpose_backward(const Geometry& g, const T* x, const T* kernel, const T*
 }
 
 const char* algorithm_name(Algorithm a) {
-  constexpr const char* names[] = {"gemm", "depthwise", "direct", "im2col"};
+  constexpr const char* names[] = {"gemm", "depthwise", "direct", "single_channel", "im2col"};
   return names[static_cast<int>(a)];
 }
 

@@ -81,8 +81,9 @@ void transpose_backward(const Geometry& g, const T* x, const T* kernel, const T*
 
 // The algorithm each pass runs, chosen per shape at the active SIMD level (measurements in
 // docs/architecture.md): one BLAS GEMM (1x1 kernels with stride 1, kernels as large as the
-// input), the depthwise loops (groups == c), the AVX-512 direct loops, or im2col + BLAS.
-enum class Algorithm : int { gemm, depthwise, direct, im2col };
+// input), the depthwise loops (groups == c), the AVX-512 direct loops, their single-channel
+// form (one input channel and few filters), or im2col + BLAS.
+enum class Algorithm : int { gemm, depthwise, direct, single_channel, im2col };
 const char* algorithm_name(Algorithm a);
 
 struct Algorithms {
@@ -108,6 +109,16 @@ struct Kernels {
   void (*filter_pixels)(const T* in, const int64_t* koff, int64_t k_count,
                         const int64_t* pix_off, int64_t pixels, const T* d, int64_t ldd,
                         int64_t nf, T* dw, int64_t ldw);
+  // One input channel, stride 1 along rows (single_channel below), vectors across the pixels
+  // of output rows. `in`: the padded input from output row 0's first tap, rows wp apart.
+  // out[(y * ow + x) * f + k] = sum over taps (i, j) of
+  // in[(y * stride_h + i * dilation_h) * wp + x + j * dilation_w] * w[(i * kw + j) * f + k]
+  // for output rows y < rows:
+  void (*single_forward)(const Geometry& g, const T* in, int64_t wp, int64_t rows, const T* w,
+                         T* out);
+  // dw[(i * kw + j) * f + k] += the sum over y < oh, x < ow of that tap of one padded image
+  // times its delta d[(y * ow + x) * f + k]; dt: room for oh * f * ow values (d transposed).
+  void (*single_filter)(const Geometry& g, const T* in, int64_t wp, const T* d, T* dt, T* dw);
   // Depthwise convolutions (groups == c, m = f / c filters per channel; output channel
   // ch * m + j is input channel ch through filter j), at every level. tap_off: the input
   // offset of each tap from a pixel's first. out[p * f + ch * m + j] = sum over taps t of

@@ -1,6 +1,6 @@
 // The direct convolution loops of the conv2d family, compiled once per SIMD level (CMake passes
 // -DTL_ISA_NS=baseline|avx2|avx512 with the matching -m flags). The register-blocked loops of
-// general convolutions exist at the AVX-512 level only: the BLAS that SciPy ships is held to
+// general convolutions, and those of single-channel inputs, exist at the AVX-512 level only: the BLAS that SciPy ships is held to
 // AVX2 here (OPENBLAS_CORETYPE=Haswell) and on many machines, so they beat im2col + that GEMM
 // (benchmarks/README.md), while at the other levels im2col + BLAS runs. The depthwise loops
 // (one filter per channel: no GEMM to speak of) exist at every level, in vectors across the
@@ -213,7 +213,23 @@ struct Lanes<float> {
   static void store(float* p, Reg v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static float sum(Reg a) {  // GCC 12's _mm512_reduce_add_ps trips -Werror=uninitialized
+    float v[16];
+    _mm512_storeu_ps(v, a);
+    float s = 0;
+    for (float x : v) s += x;
+    return s;
+  }
   static Mask first(int64_t n) { return n >= 16 ? Mask(0xFFFF) : Mask((1u << n) - 1u); }
+  // Lane l at p[l * stride] (stride < 2^27).
+  using Index = __m512i;
+  static Index strided(int64_t stride) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32(static_cast<int>(stride)));
+  }
+  static Reg gather(const float* p, Index idx, Mask m) {
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, p, 4);
+  }
 };
 
 template <>
@@ -228,7 +244,22 @@ struct Lanes<double> {
   static void store(double* p, Reg v, Mask m) { _mm512_mask_storeu_pd(p, m, v); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_pd(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm512_add_pd(a, b); }
+  static double sum(Reg a) {
+    double v[8];
+    _mm512_storeu_pd(v, a);
+    double s = 0;
+    for (double x : v) s += x;
+    return s;
+  }
   static Mask first(int64_t n) { return n >= 8 ? Mask(0xFF) : Mask((1u << n) - 1u); }
+  using Index = __m256i;
+  static Index strided(int64_t stride) {
+    return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                              _mm256_set1_epi32(static_cast<int>(stride)));
+  }
+  static Reg gather(const double* p, Index idx, Mask m) {
+    return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), m, idx, p, 8);
+  }
 };
 
 // The register block: R rows (pixels, or channels for the filter gradient) x V vectors of
@@ -414,15 +445,149 @@ void filter_pixels(const T* in, const int64_t* koff, int64_t k_count, const int6
   }
 }
 
+// --- one input channel: vectors across the pixels of an output row ------------------------
+
+// With c == 1 and stride 1 along rows, the taps of consecutive output pixels are consecutive
+// input values, so a vector loads 16 pixels' tap at once and each weight is a broadcast;
+// the loops above would run 6 of 16 lanes for LeNet-5's 6 filters. Up to kSingleFilters
+// filters per block: 2 x 8 accumulators forward, 3 taps x 8 filters for the filter gradient.
+constexpr int kSingleFilters = 8;
+constexpr int kSingleTaps = 3;
+
+// The mask of the lanes of pixels [x0, ow) in the vector from x0 (none when x0 >= ow).
 template <class T>
-constexpr Kernels<T> table{forward_pixels<T>, filter_pixels<T>, depthwise_forward<T>,
-                           depthwise_filter<T>, depthwise_data<T>};
+typename Lanes<T>::Mask lanes_from(int64_t x0, int64_t ow) {
+  return x0 < ow ? Lanes<T>::first(ow - x0) : typename Lanes<T>::Mask(0);
+}
+
+// out[(y * ow + x) * f + f0 + k], k < F, for output row y: two vectors of pixels at a time.
+template <class T, int F>
+void single_forward_row(const Geometry& g, const T* in, int64_t wp, int64_t y, const T* w,
+                        int64_t f0, T* out) {
+  using L = Lanes<T>;
+  constexpr int W = L::width;
+  // the geometry in locals: GCC reloads the struct's fields in the tap loop otherwise
+  const int64_t ow = g.ow, nf = g.f, kh = g.kh, kw = g.kw, dil_w = g.dilation_w;
+  const int64_t row_step = g.dilation_h * wp;
+  const T* first = in + y * g.stride_h * wp;
+  for (int64_t x0 = 0; x0 < ow; x0 += 2 * W) {
+    const typename L::Mask m0 = lanes_from<T>(x0, ow), m1 = lanes_from<T>(x0 + W, ow);
+    typename L::Reg acc[2][F];
+#pragma GCC unroll 8
+    for (int k = 0; k < F; ++k) acc[0][k] = acc[1][k] = L::zero();
+    const T* wt = w + f0;  // tap (i, j)'s weights, nf apart
+    for (int64_t i = 0; i < kh; ++i) {
+      const T* a = first + i * row_step + x0;
+      for (int64_t j = 0; j < kw; ++j, a += dil_w, wt += nf) {
+        const typename L::Reg a0 = L::load(a, m0), a1 = L::load(a + W, m1);
+#pragma GCC unroll 8
+        for (int k = 0; k < F; ++k) {
+          const typename L::Reg b = L::set1(wt[k]);
+          acc[0][k] = L::fma(a0, b, acc[0][k]);
+          acc[1][k] = L::fma(a1, b, acc[1][k]);
+        }
+      }
+    }
+    T planar[F][2 * W];  // the block by filter, then written interleaved (scatters: slower)
+#pragma GCC unroll 8
+    for (int k = 0; k < F; ++k) {
+      L::store(planar[k], acc[0][k], L::first(W));
+      L::store(planar[k] + W, acc[1][k], L::first(W));
+    }
+    const int64_t n = ow - x0 < 2 * W ? ow - x0 : 2 * W;
+    T* o = out + (y * ow + x0) * nf + f0;
+    for (int64_t x = 0; x < n; ++x, o += nf)
+#pragma GCC unroll 8
+      for (int k = 0; k < F; ++k) o[k] = planar[k][x];
+  }
+}
+
+template <class T, int F>
+void single_forward_filters(int64_t nf, const Geometry& g, const T* in, int64_t wp, int64_t y,
+                            const T* w, int64_t f0, T* out) {
+  if constexpr (F > 1)
+    if (nf < F) return single_forward_filters<T, F - 1>(nf, g, in, wp, y, w, f0, out);
+  single_forward_row<T, F>(g, in, wp, y, w, f0, out);
+}
+
+template <class T>
+void single_forward(const Geometry& g, const T* in, int64_t wp, int64_t rows, const T* w, T* out) {
+  for (int64_t y = 0; y < rows; ++y)
+    for (int64_t f0 = 0; f0 < g.f; f0 += kSingleFilters)
+      single_forward_filters<T, kSingleFilters>(g.f - f0, g, in, wp, y, w, f0, out);
+}
+
+// dw[(i * kw + j0 + t) * f + f0 + k] += the sum over the image's output pixels of its tap
+// times delta, t < J, k < F: the accumulators held over the whole image.
+template <class T, int J, int F>
+void single_filter_block(const Geometry& g, const T* in, int64_t wp, const T* dt, int64_t i,
+                         int64_t j0, int64_t f0, T* dw) {
+  using L = Lanes<T>;
+  constexpr int W = L::width;
+  const int64_t ow = g.ow, nf = g.f, dil_w = g.dilation_w, row_step = g.stride_h * wp;
+  typename L::Reg acc[J][F];
+#pragma GCC unroll 3
+  for (int t = 0; t < J; ++t)
+#pragma GCC unroll 8
+    for (int k = 0; k < F; ++k) acc[t][k] = L::zero();
+  const T* row = in + i * g.dilation_h * wp + j0 * dil_w;
+  const T* d = dt + f0 * ow;
+  for (int64_t y = 0; y < g.oh; ++y, row += row_step, d += nf * ow)
+    for (int64_t x0 = 0; x0 < ow; x0 += W) {
+      const typename L::Mask m = lanes_from<T>(x0, ow);
+      typename L::Reg a[J];
+#pragma GCC unroll 3
+      for (int t = 0; t < J; ++t) a[t] = L::load(row + t * dil_w + x0, m);
+#pragma GCC unroll 8
+      for (int k = 0; k < F; ++k) {
+        const typename L::Reg dv = L::load(d + k * ow + x0, m);
+#pragma GCC unroll 3
+        for (int t = 0; t < J; ++t) acc[t][k] = L::fma(a[t], dv, acc[t][k]);
+      }
+    }
+#pragma GCC unroll 3
+  for (int t = 0; t < J; ++t)
+#pragma GCC unroll 8
+    for (int k = 0; k < F; ++k) dw[(i * g.kw + j0 + t) * nf + f0 + k] += L::sum(acc[t][k]);
+}
+
+template <class T, int J, int F>
+void single_filter_taps(int64_t taps, int64_t nf, const Geometry& g, const T* in, int64_t wp,
+                        const T* dt, int64_t i, int64_t j0, int64_t f0, T* dw) {
+  if constexpr (F > 1)
+    if (nf < F) return single_filter_taps<T, J, F - 1>(taps, nf, g, in, wp, dt, i, j0, f0, dw);
+  if constexpr (J > 1)
+    if (taps < J) return single_filter_taps<T, J - 1, F>(taps, nf, g, in, wp, dt, i, j0, f0, dw);
+  single_filter_block<T, J, F>(g, in, wp, dt, i, j0, f0, dw);
+}
+
+template <class T>
+void single_filter(const Geometry& g, const T* in, int64_t wp, const T* d, T* dt, T* dw) {
+  using L = Lanes<T>;
+  const typename L::Index every_f = L::strided(g.f);
+  for (int64_t y = 0; y < g.oh; ++y)  // dt = d transposed row by row, by gathers
+    for (int64_t k = 0; k < g.f; ++k)
+      for (int64_t x0 = 0; x0 < g.ow; x0 += L::width) {
+        const typename L::Mask m = lanes_from<T>(x0, g.ow);
+        L::store(dt + (y * g.f + k) * g.ow + x0, L::gather(d + (y * g.ow + x0) * g.f + k, every_f, m), m);
+      }
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j0 = 0; j0 < g.kw; j0 += kSingleTaps)
+      for (int64_t f0 = 0; f0 < g.f; f0 += kSingleFilters)
+        single_filter_taps<T, kSingleTaps, kSingleFilters>(g.kw - j0, g.f - f0, g, in, wp, dt, i,
+                                                           j0, f0, dw);
+}
+
+template <class T>
+constexpr Kernels<T> table{forward_pixels<T>, filter_pixels<T>, single_forward<T>,
+                           single_filter<T>, depthwise_forward<T>, depthwise_filter<T>,
+                           depthwise_data<T>};
 
 #else
 
 template <class T>
-constexpr Kernels<T> table{nullptr, nullptr, depthwise_forward<T>, depthwise_filter<T>,
-                           depthwise_data<T>};
+constexpr Kernels<T> table{nullptr, nullptr, nullptr, nullptr, depthwise_forward<T>,
+                           depthwise_filter<T>, depthwise_data<T>};
 
 #endif
 

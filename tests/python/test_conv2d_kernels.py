@@ -401,12 +401,35 @@ def test_algorithm_choice():
 
 
 def test_algorithm_choice_at_every_simd_level(simd_level):
-    """The direct loops are AVX-512 only."""
+    """The direct and single-channel loops are AVX-512 only."""
     expected = "direct" if simd_level == "avx512" else "im2col"
     assert algorithm_choice((3, 3, 16, 24), strides=(2, 2)) == dict.fromkeys(
         ("forward", "filter", "data"), expected)
+    gray = np.zeros((2, 8, 8, 1), np.float32)
+    single = _ops.conv2d_algorithms(gray, np.zeros((5, 5, 1, 6), np.float32), (2, 1), SAME3,
+                                    (1, 1), 1)
+    expected = "single_channel" if simd_level == "avx512" else "im2col"
+    assert single == {"forward": expected, "filter": expected, "data": "im2col"}
     # few channels per group: the data gradient stays with im2col
     assert algorithm_choice((3, 3, 4, 24), groups=4)["data"] == "im2col"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_single_channel_grid(rng, dtype):
+    """One input channel and at most 8 filters (the single-channel loops; stride 2 along rows
+    goes to the direct loops): filter blocks of 1-8, tap blocks of 1-3, rows of 1 to 2.5
+    vector pairs, strides and dilations along each axis."""
+    import itertools
+    for (sh, sw), (dh, dw), k, (h, w), padding, f in itertools.product(
+            [(1, 1), (2, 1), (3, 1), (1, 2)], [(1, 1), (2, 1), (1, 2)], [1, 2, 4, 5],
+            [(6, 5), (9, 37)], ["same", "valid", ((2, 1), (0, 3))], [1, 5, 8]):
+        case = (2, h, w, 1, k, k, f, 1, (sh, sw), (dh, dw), padding)
+        pads = explicit_padding(h, w, k, k, (sh, sw), (dh, dw), padding)
+        sizes = [_ops.conv2d_output_size(n, k, s, d, *p)
+                 for n, s, d, p in zip((h, w), (sh, sw), (dh, dw), pads)]
+        if min(sizes) < 1:
+            continue
+        check_conv(rng, case, dtype, "tanh")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
