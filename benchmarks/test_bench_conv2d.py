@@ -9,8 +9,8 @@ reflect for both libraries unevenly; one core each compares the kernels alone.
 turbolearn runs NHWC with Keras' kernel layout; torch runs its default NCHW (what a torch user,
 and Keras on torch, hands it), its passes alone through aten.convolution_backward (the kernel
 autograd calls). The benchmark group names the algorithm turbolearn chose
-(_ops.conv2d_algorithms: gemm, depthwise, direct, single_channel or im2col). GFLOP/s counts 2 n oh ow kh kw
-c/groups f per pass (three for a training step).
+(_ops.conv2d_algorithms: gemm, depthwise, direct, single_channel, scatter or im2col).
+GFLOP/s counts 2 n oh ow kh kw c/groups f per pass (three for a training step).
 
     python -m pytest benchmarks/test_bench_conv2d.py --benchmark-only -s
 """

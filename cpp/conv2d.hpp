@@ -82,8 +82,9 @@ void transpose_backward(const Geometry& g, const T* x, const T* kernel, const T*
 // The algorithm each pass runs, chosen per shape at the active SIMD level (measurements in
 // docs/architecture.md): one BLAS GEMM (1x1 kernels with stride 1, kernels as large as the
 // input), the depthwise loops (groups == c), the AVX-512 direct loops, their single-channel
-// form (one input channel and few filters), or im2col + BLAS.
-enum class Algorithm : int { gemm, depthwise, direct, single_channel, im2col };
+// form (one input channel and few filters), the AVX-512 scatter of data gradients with few
+// channels, or im2col + BLAS.
+enum class Algorithm : int { gemm, depthwise, direct, single_channel, scatter, im2col };
 const char* algorithm_name(Algorithm a);
 
 struct Algorithms {
@@ -96,6 +97,8 @@ Algorithms algorithms(const Geometry& g);
 // The direct loops (register-blocked, over the NHWC layout, no im2col), compiled once per SIMD
 // level (conv2d_isa.cpp) and chosen at run time; null at the levels that have none, where
 // im2col + BLAS runs instead. `in` is a zero-padded input, so no tap reads outside it.
+constexpr int64_t kMaxScatterValues = 512;  // kh * kw * c of a scattered data gradient
+
 template <class T>
 struct Kernels {
   // out[p * ldo + 0:nf] = sum over kernel rows k < k_count of in[pix_off[p] + koff[k]] *
@@ -119,6 +122,14 @@ struct Kernels {
   // dw[(i * kw + j) * f + k] += the sum over y < oh, x < ow of that tap of one padded image
   // times its delta d[(y * ow + x) * f + k]; dt: room for oh * f * ow values (d transposed).
   void (*single_filter)(const Geometry& g, const T* in, int64_t wp, const T* d, T* dt, T* dw);
+  // The data gradient as a scatter (few input channels, one group, dilation 1 along rows):
+  // for each delta pixel p, v = the kernel-row values sum over k < f of d[p * f + k] *
+  // wt[k * ldw + r] (wt: the kernel transposed, rows of ldw >= kh * kwc values, ldw a multiple
+  // of 16 and at most kMaxScatterValues, zero past kh * kwc), then for each kernel row i the
+  // kwc = kw * c consecutive values v[i * kwc ...] added at din[pix_off[p] + i * row_step].
+  void (*scatter_data)(const T* d, int64_t pixels, const int64_t* pix_off, const T* wt,
+                       int64_t ldw, int64_t f, int64_t kh, int64_t kwc, int64_t row_step,
+                       T* din);
   // Depthwise convolutions (groups == c, m = f / c filters per channel; output channel
   // ch * m + j is input channel ch through filter j), at every level. tap_off: the input
   // offset of each tap from a pixel's first. out[p * f + ch * m + j] = sum over taps t of

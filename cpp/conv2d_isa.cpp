@@ -578,15 +578,65 @@ void single_filter(const Geometry& g, const T* in, int64_t wp, const T* d, T* dt
                                                            j0, f0, dw);
 }
 
+// --- the data gradient of few input channels, as a scatter ---------------------------------
+
+// v[0:NV vectors] = sum over k < f of d[k] * wt[k * ldw + 0:NV vectors]: one delta pixel's
+// kernel-row values (the row of im2col's column matrix that col2im would add back).
+template <class T, int NV>
+void scatter_values(const T* d, int64_t f, const T* wt, int64_t ldw, T* v) {
+  using L = Lanes<T>;
+  typename L::Reg acc[NV];
+#pragma GCC unroll 8
+  for (int u = 0; u < NV; ++u) acc[u] = L::zero();
+  for (int64_t k = 0; k < f; ++k) {
+    const typename L::Reg b = L::set1(d[k]);
+#pragma GCC unroll 8
+    for (int u = 0; u < NV; ++u) acc[u] = L::fma(b, L::load(wt + k * ldw + u * L::width), acc[u]);
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < NV; ++u) L::store(v + u * L::width, acc[u], L::first(L::width));
+}
+
+template <class T, int NV>
+void scatter_chunk(int nv, const T* d, int64_t f, const T* wt, int64_t ldw, T* v) {
+  if constexpr (NV > 1)
+    if (nv < NV) return scatter_chunk<T, NV - 1>(nv, d, f, wt, ldw, v);
+  scatter_values<T, NV>(d, f, wt, ldw, v);
+}
+
+constexpr int kScatterVectors = 8;  // per chunk of a pixel's values, in registers
+
+template <class T>
+void scatter_data(const T* d, int64_t pixels, const int64_t* pix_off, const T* wt, int64_t ldw,
+                  int64_t f, int64_t kh, int64_t kwc, int64_t row_step, T* din) {
+  using L = Lanes<T>;
+  constexpr int W = L::width;
+  T v[kMaxScatterValues];
+  for (int64_t p = 0; p < pixels; ++p) {
+    const T* dp = d + p * f;
+    for (int64_t c0 = 0; c0 < ldw; c0 += kScatterVectors * W) {
+      const int64_t left = (ldw - c0) / W;
+      const int nv = static_cast<int>(left < kScatterVectors ? left : kScatterVectors);
+      scatter_chunk<T, kScatterVectors>(nv, dp, f, wt + c0, ldw, v + c0);
+    }
+    T* o = din + pix_off[p];
+    for (int64_t i = 0; i < kh; ++i, o += row_step)
+      for (int64_t e = 0; e < kwc; e += W) {
+        const typename L::Mask m = L::first(kwc - e);
+        L::store(o + e, L::add(L::load(o + e, m), L::load(v + i * kwc + e, m)), m);
+      }
+  }
+}
+
 template <class T>
 constexpr Kernels<T> table{forward_pixels<T>, filter_pixels<T>, single_forward<T>,
-                           single_filter<T>, depthwise_forward<T>, depthwise_filter<T>,
-                           depthwise_data<T>};
+                           single_filter<T>, scatter_data<T>, depthwise_forward<T>,
+                           depthwise_filter<T>, depthwise_data<T>};
 
 #else
 
 template <class T>
-constexpr Kernels<T> table{nullptr, nullptr, nullptr, nullptr, depthwise_forward<T>,
+constexpr Kernels<T> table{nullptr, nullptr, nullptr, nullptr, nullptr, depthwise_forward<T>,
                            depthwise_filter<T>, depthwise_data<T>};
 
 #endif

@@ -121,6 +121,10 @@ int main() {
   // and a row-strided, column-dilated one whose rows run past two vector pairs
   compare<float>({2, 28, 28, 1, 5, 5, 6, 1, 1, 1, 1, 1, 2, 2, 2, 2}, Activation::tanh, true, false, 1e-4f);
   compare<double>({2, 9, 41, 1, 3, 4, 5, 1, 2, 1, 1, 2, 1, 0, 2, 1}, Activation::relu, true, true, 1e-10);
+  // the CPU's scatter data gradient (few input channels): LeNet-5's C3, and a strided one
+  // with a dilation between kernel rows
+  compare<float>({2, 14, 14, 6, 5, 5, 16, 1, 1, 1, 1, 1, 0, 0, 0, 0}, Activation::tanh, true, true, 1e-4f);
+  compare<double>({2, 11, 9, 3, 3, 4, 7, 1, 2, 2, 2, 1, 1, 2, 0, 1}, Activation::relu, true, true, 1e-10);
   // 14 MB of im2col columns per image: 4 images per 64 MiB chunk, two chunks (the transposed
   // convolution runs the same chunk loops; skipped here, the emulation takes a minute for it)
   compare<double>({5, 48, 48, 16, 7, 7, 3, 1, 1, 1, 1, 1, 3, 3, 3, 3}, Activation::relu, true, true,

@@ -51,7 +51,9 @@ def torch_conv(tx, tk, strides, padding, dilation, groups):
 def leaves(x, kernel, bias):
     """x (NCHW), the kernel ((f, c/g, kh, kw)) and the bias (or None) as float64 torch leaves."""
     tb = None if bias is None else torch.tensor(bias, dtype=torch.float64, requires_grad=True)
-    return nchw(x).requires_grad_(True), torch_kernel(kernel).requires_grad_(True), tb
+    # contiguous: torch's slow_conv2d (some small-channel shapes) refuses a strided grad_weight
+    return (nchw(x).requires_grad_(True), torch_kernel(kernel).contiguous().requires_grad_(True),
+            tb)
 
 
 def backward_through(z, tx, tk, tb, activation, grad_out):
@@ -409,21 +411,28 @@ def test_algorithm_choice_at_every_simd_level(simd_level):
     single = _ops.conv2d_algorithms(gray, np.zeros((5, 5, 1, 6), np.float32), (2, 1), SAME3,
                                     (1, 1), 1)
     expected = "single_channel" if simd_level == "avx512" else "im2col"
-    assert single == {"forward": expected, "filter": expected, "data": "im2col"}
+    scatter = "scatter" if simd_level == "avx512" else "im2col"
+    assert single == {"forward": expected, "filter": expected, "data": scatter}
+    lenet_c3 = _ops.conv2d_algorithms(np.zeros((2, 14, 14, 6), np.float32),
+                                      np.zeros((5, 5, 6, 16), np.float32), (1, 1), VALID, (1, 1), 1)
+    assert lenet_c3["data"] == scatter
     # few channels per group: the data gradient stays with im2col
     assert algorithm_choice((3, 3, 4, 24), groups=4)["data"] == "im2col"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_single_channel_grid(rng, dtype):
-    """One input channel and at most 8 filters (the single-channel loops; stride 2 along rows
-    goes to the direct loops): filter blocks of 1-8, tap blocks of 1-3, rows of 1 to 2.5
-    vector pairs, strides and dilations along each axis."""
+@pytest.mark.parametrize("c", [1, 5])
+def test_few_channel_grid(rng, dtype, c):
+    """Few input channels: with one, the single-channel loops forward and for the filter
+    gradient (at most 8 filters; stride 2 along rows goes to the direct loops): filter blocks
+    of 1-8, tap blocks of 1-3, rows of 1 to 2.5 vector pairs; with one or five, the scatter
+    data gradient (dilation 1 along rows, else im2col). Strides and dilations along each
+    axis."""
     import itertools
     for (sh, sw), (dh, dw), k, (h, w), padding, f in itertools.product(
             [(1, 1), (2, 1), (3, 1), (1, 2)], [(1, 1), (2, 1), (1, 2)], [1, 2, 4, 5],
             [(6, 5), (9, 37)], ["same", "valid", ((2, 1), (0, 3))], [1, 5, 8]):
-        case = (2, h, w, 1, k, k, f, 1, (sh, sw), (dh, dw), padding)
+        case = (2, h, w, c, k, k, f, 1, (sh, sw), (dh, dw), padding)
         pads = explicit_padding(h, w, k, k, (sh, sw), (dh, dw), padding)
         sizes = [_ops.conv2d_output_size(n, k, s, d, *p)
                  for n, s, d, p in zip((h, w), (sh, sw), (dh, dw), pads)]

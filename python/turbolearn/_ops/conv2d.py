@@ -174,7 +174,8 @@ def conv2d_algorithms(x, kernel, strides, padding, dilation, groups):
     """The algorithm each pass of this convolution runs, chosen per shape (and, on the CPU, at
     the active SIMD level): ``{"forward": ..., "filter": ..., "data": ...}`` with values
     'gemm' (one BLAS GEMM), 'depthwise', 'direct' (AVX-512 loops), 'single_channel' (AVX-512
-    loops for one input channel and at most 8 filters) or 'im2col' (+ BLAS).
+    loops for one input channel and at most 8 filters), 'scatter' (AVX-512 data gradients with
+    fewer than 8 input channels) or 'im2col' (+ BLAS).
     "data" is the data gradient, which is also the forward pass of a transposed convolution
     (whose gradients are "forward" and "filter")."""
     return module_for(x, kernel).conv2d_algorithms(x, kernel, _pair(strides, "strides"),
