@@ -1,7 +1,8 @@
 // The direct convolution loops of the conv2d family, compiled once per SIMD level (CMake passes
 // -DTL_ISA_NS=baseline|avx2|avx512 with the matching -m flags). The register-blocked loops of
-// general convolutions, and those of single-channel inputs, exist at the AVX-512 level only: the BLAS that SciPy ships is held to
-// AVX2 here (OPENBLAS_CORETYPE=Haswell) and on many machines, so they beat im2col + that GEMM
+// general convolutions, those of single-channel inputs and the scatter data gradient exist
+// at the AVX-512 level only: the BLAS that SciPy ships is held to AVX2 here
+// (OPENBLAS_CORETYPE=Haswell) and on many machines, so they beat im2col + that GEMM
 // (benchmarks/README.md), while at the other levels im2col + BLAS runs. The depthwise loops
 // (one filter per channel: no GEMM to speak of) exist at every level, in vectors across the
 // channels. Like dense_isa.cpp, no std:: templates are instantiated here (the per-level
