@@ -682,21 +682,22 @@ struct Rows {
 };
 
 // The dense family's epilogue and delta passes over an activation matrix, in thread row
-// ranges: exp-based activations cost ten times a bias add (dense.cpp's measure). Unlike
-// dense, whose passes follow a threaded BLAS call (its workers still spin on the cores, so a
-// team is woken only for 16x more work), these follow our own OpenMP regions or none: a
-// 32 x 28 x 28 x 64 relu delta takes 1.1 ms on one thread, 0.6 on two.
-int epilogue_threads(int n_threads, int64_t rows, int64_t cols, Activation act) {
-  const double cost = act == Activation::linear || act == Activation::relu ? 1.0 : 10.0;
-  return static_cast<int>(std::min<int64_t>(
-      threads::resolve(n_threads, double(rows) * cols * cost), std::max<int64_t>(rows, 1)));
+// ranges. Unlike dense, whose passes follow a threaded BLAS call (its workers still spin on
+// the cores, so a team is woken only for 16x more work), these follow our own OpenMP regions
+// or none. They are memory-bound at every activation, relu included: a 32 x 28 x 28 x 64 relu
+// delta takes 1.1 ms on one thread, 0.6 on two, and LeNet-5's 32 x 28 x 28 x 6 one (150k
+// values), which a cost of one per value kept on one thread, 15-20 us less on two. Hence ten
+// per value for every activation.
+int epilogue_threads(int n_threads, int64_t rows, int64_t cols) {
+  return static_cast<int>(std::min<int64_t>(threads::resolve(n_threads, double(rows) * cols * 10.0),
+                                            std::max<int64_t>(rows, 1)));
 }
 
 template <class T>
 void epilogue(T* y, int64_t rows, int64_t cols, const T* bias, Activation act, int n_threads) {
   if (bias == nullptr && act == Activation::linear) return;
   const dense::Kernels<T>& kern = dense::kernels<T>();
-  const int nt = epilogue_threads(n_threads, rows, cols, act);
+  const int nt = epilogue_threads(n_threads, rows, cols);
   const Rows r{rows, nt};
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int t = 0; t < nt; ++t)
@@ -713,7 +714,7 @@ const T* activation_delta(const T* out, const T* grad, int64_t rows, int64_t col
   if (identity && dbias == nullptr) return grad;
   T* delta = identity ? const_cast<T*>(grad) : scratch<T>(kDelta, rows * cols);
   const dense::Kernels<T>& kern = dense::kernels<T>();
-  const int nt = epilogue_threads(n_threads, rows, cols, act);
+  const int nt = epilogue_threads(n_threads, rows, cols);
   std::vector<T> parts(dbias ? nt * cols : 0, T(0));
   const Rows r{rows, nt};
 #pragma omp parallel for num_threads(nt) schedule(static)
