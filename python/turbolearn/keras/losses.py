@@ -502,11 +502,11 @@ def _sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1)
     if not np.issubdtype(t.dtype, np.integer):
         t = t.astype(np.int64)
     k = oshape[axis]
-    _check_sparse_labels(t, k)
     x, is_logits = _logits_of(output, from_logits)
+    if is_logits and _last_axis(axis, len(oshape)):
+        return _softmax_xent(x, t)  # its kernel rejects labels outside [0, k) itself
+    _check_sparse_labels(t, k)
     if is_logits:
-        if _last_axis(axis, len(oshape)):
-            return _softmax_xent(x, t)
         logp = ops.log_softmax(x, axis=axis)
     else:
         dt = value_of(output).dtype
