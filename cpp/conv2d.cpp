@@ -682,15 +682,13 @@ struct Rows {
 };
 
 // The dense family's epilogue and delta passes over an activation matrix, in thread row
-// ranges. Unlike dense, whose passes follow a threaded BLAS call (its workers still spin on
-// the cores, so a team is woken only for 16x more work), these follow our own OpenMP regions
-// or none. They are memory-bound at every activation, relu included: a 32 x 28 x 28 x 64 relu
-// delta takes 1.1 ms on one thread, 0.6 on two, and LeNet-5's 32 x 28 x 28 x 6 one (150k
-// values), which a cost of one per value kept on one thread, 15-20 us less on two. Hence ten
-// per value for every activation.
+// ranges, threaded as dense threads them (dense::kValueCost). LeNet-5's 32 x 28 x 28 x 6
+// relu delta (150k values), which a cost of one per value had kept on one thread, takes
+// 15-20 us less on two.
 int epilogue_threads(int n_threads, int64_t rows, int64_t cols) {
-  return static_cast<int>(std::min<int64_t>(threads::resolve(n_threads, double(rows) * cols * 10.0),
-                                            std::max<int64_t>(rows, 1)));
+  const double work = double(rows) * cols * dense::kValueCost;
+  return static_cast<int>(
+      std::min<int64_t>(threads::resolve(n_threads, work), std::max<int64_t>(rows, 1)));
 }
 
 template <class T>

@@ -21,15 +21,6 @@ namespace {
 constexpr const char* kNames[] = {"linear", "relu",  "sigmoid",  "tanh",
                                   "elu",    "selu",  "softplus", "softmax"};
 
-// The work handed to threads::resolve per output value. The exp-based activations cost
-// about ten times a bias add; everything is then divided by 16, so a team is woken only for
-// epilogues of several milliseconds: right after a GEMM, OpenBLAS's workers still spin on
-// the cores, and a 2-thread team measured 7.6-9 ms where one thread took 0.6-0.8 ms
-// (1024 x 300 sigmoid, 2 shared cores; benchmarks/README.md).
-double cost(Activation act) {
-  return (act == Activation::linear || act == Activation::relu ? 1.0 : 10.0) / 16;
-}
-
 void check_args(int64_t n, int64_t d_in, int64_t d_out) {
   if (n < 0) throw std::invalid_argument("dense: negative number of samples");
   if (d_in < 1) throw std::invalid_argument("dense: the number of input features must be >= 1");
@@ -79,7 +70,7 @@ void forward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_out
   if (act == Activation::linear && bias == nullptr) return;
   const Kernels<T>& kern = kernels<T>();
   const int nt = static_cast<int>(
-      std::min<int64_t>(threads::resolve(n_threads, double(n) * d_out * cost(act)), n));
+      std::min<int64_t>(threads::resolve(n_threads, double(n) * d_out * kValueCost), n));
   if (nt <= 1) {
     kern.epilogue(out, n, d_out, bias, act);
     return;
@@ -104,7 +95,7 @@ void backward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_ou
   const bool identity = act == Activation::linear;
   T* delta = identity ? const_cast<T*>(grad_out) : scratch_space<T>(n * d_out);
   const int nt = static_cast<int>(
-      std::min<int64_t>(threads::resolve(n_threads, double(n) * d_out * cost(act)), n));
+      std::min<int64_t>(threads::resolve(n_threads, double(n) * d_out * kValueCost), n));
   if (identity && dbias == nullptr) {
     // nothing to compute before the GEMMs
   } else if (nt <= 1) {
