@@ -682,11 +682,11 @@ struct Rows {
 };
 
 // The dense family's epilogue and delta passes over an activation matrix, in thread row
-// ranges, threaded as dense threads them (dense::kValueCost). LeNet-5's 32 x 28 x 28 x 6
+// ranges, threaded as dense threads them (threads::kValueCost). LeNet-5's 32 x 28 x 28 x 6
 // relu delta (150k values), which a cost of one per value had kept on one thread, takes
 // 15-20 us less on two.
 int epilogue_threads(int n_threads, int64_t rows, int64_t cols) {
-  const double work = double(rows) * cols * dense::kValueCost;
+  const double work = double(rows) * cols * threads::kValueCost;
   return static_cast<int>(
       std::min<int64_t>(threads::resolve(n_threads, work), std::max<int64_t>(rows, 1)));
 }

@@ -69,8 +69,8 @@ void forward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_out
                          T(0), out, d_out);
   if (act == Activation::linear && bias == nullptr) return;
   const Kernels<T>& kern = kernels<T>();
-  const int nt = static_cast<int>(
-      std::min<int64_t>(threads::resolve(n_threads, double(n) * d_out * kValueCost), n));
+  const double work = double(n) * d_out * threads::kValueCost;
+  const int nt = static_cast<int>(std::min<int64_t>(threads::resolve(n_threads, work), n));
   if (nt <= 1) {
     kern.epilogue(out, n, d_out, bias, act);
     return;
@@ -94,8 +94,8 @@ void backward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_ou
   // linear: delta is grad_out itself (only the bias sums are needed).
   const bool identity = act == Activation::linear;
   T* delta = identity ? const_cast<T*>(grad_out) : scratch_space<T>(n * d_out);
-  const int nt = static_cast<int>(
-      std::min<int64_t>(threads::resolve(n_threads, double(n) * d_out * kValueCost), n));
+  const double work = double(n) * d_out * threads::kValueCost;
+  const int nt = static_cast<int>(std::min<int64_t>(threads::resolve(n_threads, work), n));
   if (identity && dbias == nullptr) {
     // nothing to compute before the GEMMs
   } else if (nt <= 1) {

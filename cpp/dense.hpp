@@ -32,13 +32,6 @@ template <class T>
 void backward(const T* x, int64_t n, int64_t d_in, const T* kernel, int64_t d_out, const T* out,
               const T* grad_out, Activation act, T* dx, T* dkernel, T* dbias, int n_threads);
 
-// The threads::resolve work of one value of an epilogue or delta pass, at every activation:
-// these passes are memory-bound (a relu delta of 32 x 28 x 28 x 64 values takes 1.1 ms on
-// one thread, 0.6 on two), so about 100k values take two threads. They follow GEMMs run on
-// our own OpenMP team (blas::parallel_gemm), whose threads are ready; when the BLAS ran its
-// own threads, their spinning workers had made a second team slower than one thread.
-constexpr double kValueCost = 10;
-
 // The inner loops, compiled once per SIMD level (dense_isa.cpp) and chosen at run time.
 template <class T>
 struct Kernels {

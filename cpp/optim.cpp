@@ -15,18 +15,15 @@ void update(const Step<T>& step, const Tensor<T>* tensors, int64_t count, int n_
   if (slot_count(step.rule, step.flags) < 0)
     throw std::invalid_argument("optim: invalid rule or flags");
   const Kernels<T>& kern = kernels<T>();
-  // An update reads and writes a few arrays once: memory-bound, ten work units per element
-  // (as the dense and conv2d element-wise passes, dense::kValueCost), so tensors from ~100k
-  // elements take two threads. The dense and conv GEMMs before it run on our OpenMP team (blas::parallel_gemm,
-  // the BLAS single-threaded), whose threads are still spinning, ready; one thread alone took
-  // 95-120 us per step on the book MLP's 266,610 parameters, two 60 (the MLP step 480 -> 430
-  // us). When OpenBLAS ran its own threads for those GEMMs, their workers kept spinning on the
-  // cores and a team of two waited for a core (150 us against one thread's 30 for 784 x 300).
+  // An update reads and writes a few arrays once: a memory-bound pass (threads::kValueCost),
+  // so tensors from ~100k elements take two threads. On the book MLP's 266,610 parameters,
+  // right after the backward GEMMs, one thread took 95-120 us a step and two take 60 (the
+  // MLP step 480 -> 430 us).
   constexpr int64_t kChunk = 16384;
   for (int64_t k = 0; k < count; ++k) {
     const Tensor<T>& t = tensors[k];
     if (t.n <= 0) continue;
-    const int nt = threads::resolve(n_threads, double(t.n) * 10);
+    const int nt = threads::resolve(n_threads, double(t.n) * threads::kValueCost);
     if (nt <= 1) {
       kern.update(step, t, 0, t.n);
       continue;

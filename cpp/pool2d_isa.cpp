@@ -264,9 +264,9 @@ void average_window(const T* x, const Geometry& g, Span rh, Span rw, T inverse, 
 
 // Windows that tile the image (pool size = stride, all inside it: no padding; the 2 x 2
 // pooling of LeNet-5 and most CNNs) need no clipping, and backward no gathering: each input
-// element lies in one window at most. Their row loops read the geometry once and hold each channel group's
-// mask over the row; the per-window loops above took 21 us forward and 36 backward on
-// LeNet-5's 32 x 28 x 28 x 6 average pooling, these 14 and 13.
+// element lies in one window at most. Their row loops read the geometry once and hold each
+// channel group's mask over the row; the per-window loops above took 21 us forward and 36
+// backward on LeNet-5's 32 x 28 x 28 x 6 average pooling, these 14 and 13.
 inline bool tiles(const Geometry& g) {
   return g.kh == g.sh && g.kw == g.sw && g.pad_top == 0 && g.pad_left == 0 &&
          g.oh * g.kh <= g.h && g.ow * g.kw <= g.w;

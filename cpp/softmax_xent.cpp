@@ -45,9 +45,8 @@ int64_t over_rows(int64_t n, int nt, F rows_fn) {
 }
 
 int thread_count(int n_threads, int64_t n, int64_t k) {
-  // Ten work units per logit, as dense's element-wise passes count (dense::kValueCost): the
-  // logits come from a GEMM run on our own OpenMP team, whose threads are ready.
-  const double work = 10.0 * static_cast<double>(n) * static_cast<double>(k);
+  // A memory-bound pass over the logits (threads::kValueCost).
+  const double work = threads::kValueCost * static_cast<double>(n) * static_cast<double>(k);
   return static_cast<int>(std::min<int64_t>(threads::resolve(n_threads, work), std::max<int64_t>(n, 1)));
 }
 
