@@ -94,11 +94,11 @@ struct Algorithms {
 template <class T>
 Algorithms algorithms(const Geometry& g);
 
+constexpr int64_t kMaxScatterValues = 512;  // kh * kw * c of a scattered data gradient
+
 // The direct loops (register-blocked, over the NHWC layout, no im2col), compiled once per SIMD
 // level (conv2d_isa.cpp) and chosen at run time; null at the levels that have none, where
 // im2col + BLAS runs instead. `in` is a zero-padded input, so no tap reads outside it.
-constexpr int64_t kMaxScatterValues = 512;  // kh * kw * c of a scattered data gradient
-
 template <class T>
 struct Kernels {
   // out[p * ldo + 0:nf] = sum over kernel rows k < k_count of in[pix_off[p] + koff[k]] *
